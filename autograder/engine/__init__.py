@@ -1,0 +1,1 @@
+"""The grading engine: loader -> sandbox (child) <-> channel <- graders -> results -> reports."""

@@ -1,0 +1,303 @@
+"""The child: runs the student's cells, then answers the parent's probe programs.
+
+This file is public and generic: it knows no question, no expected value and no
+verdict. It runs as an unprivileged user in an empty directory with resource
+limits (see ``sandbox.py``), reads requests from one pipe and writes plain-data
+answers to another; the student's prints go to stdout/stderr, which are not the
+channel, so nothing printed can pass for an answer.
+
+A probe program is a list of steps over named slots, for example::
+
+    [{"op": "build", "spec": {...}, "seed": 7, "out": "m"},
+     {"op": "name", "name": "param_shapes", "out": "f"},
+     {"op": "call", "fn": "f", "args": [{"slot": "m"}], "out": "r"},
+     {"op": "return", "slot": "r"},
+     {"op": "snapshot", "slot": "m"}]
+"""
+from __future__ import annotations
+
+import builtins
+import os
+import resource
+import signal
+import sys
+import traceback
+from typing import Any
+
+from . import channel, snapshot, specs
+
+
+class Timeout(BaseException):
+    """Raised in the student's code when its time is up (a BaseException so that
+    a bare ``except Exception`` in the student's code does not swallow it)."""
+
+
+class StepError(Exception):
+    """A probe step is malformed (a bug in a grader, not the student's fault)."""
+
+
+def _alarm(signum, frame):
+    raise Timeout("time limit reached")
+
+
+class Child:
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self.rfd, self.wfd = rfd, wfd
+        self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+
+    # ------------------------------------------------------------ cells
+    def exec_cells(self, cells: list[str], skip: list[int], limit: float) -> None:
+        for i, source in enumerate(cells):
+            if i in skip:
+                continue
+            channel.write_frame(self.wfd, {"event": "cell", "index": i})
+            status: dict = {"ok": True}
+            try:
+                code = compile(source, f"<cell {i + 1}>", "exec")
+                with deadline(limit):
+                    exec(code, self.ns)
+            except BaseException as exc:  # a failing cell keeps what it bound; the next cells still run
+                status = {"ok": False, "error": channel.raised(exc, _student_tb(exc))}
+                if isinstance(exc, Timeout):
+                    status["timeout"] = True
+            _flush()
+            channel.write_frame(self.wfd, {"event": "cell_done", "index": i, **status})
+
+    # ------------------------------------------------------------ programs
+    def run_program(self, steps: list[dict], limit: float) -> None:
+        import torch
+
+        enc = channel.Encoder()
+        slots: dict[str, Any] = {}
+        results: list[dict] = []
+        status = "ok"
+
+        def arg(node):
+            if isinstance(node, dict) and "slot" in node:
+                return slots[node["slot"]]
+            return self.decode_arg(node, blobs)
+
+        blobs = self._blobs
+        try:
+            with deadline(limit):
+                for step in steps:
+                    op = step["op"]
+                    try:
+                        value = self.step(op, step, slots, arg, enc, torch)
+                    except (Timeout, StepError):
+                        raise
+                    except BaseException as exc:
+                        if isinstance(exc, SystemExit) and not step.get("catch"):
+                            results.append(channel.raised(exc, _student_tb(exc)))
+                            status = "raised"
+                            break
+                        if step.get("catch"):
+                            value = _Caught(exc)
+                        else:
+                            results.append(channel.raised(exc, _student_tb(exc)))
+                            status = "raised"
+                            break
+                    if "out" in step:
+                        slots[step["out"]] = value
+                    if op in ("return", "snapshot", "count_calls", "same") or step.get("ret"):
+                        results.append(self.encode_result(value, enc))
+        except Timeout:
+            status = "timeout"
+        except StepError as exc:
+            status = "bad_step"
+            results.append({"t": "raised", "type": "StepError", "message": str(exc)})
+        _flush()
+        try:
+            channel.write_frame(self.wfd, {"event": "program_done", "status": status, "results": results}, enc.blobs)
+        except (TypeError, ValueError) as exc:  # e.g. a value JSON cannot hold
+            channel.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": [
+                {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}]})
+
+    def encode_result(self, value: Any, enc: channel.Encoder) -> dict:
+        if isinstance(value, _Caught):
+            return channel.raised(value.exc, _student_tb(value.exc))
+        if isinstance(value, _Snap):
+            return snapshot.take(value.module, enc)
+        return enc.encode(value)
+
+    def decode_arg(self, node: Any, blobs: list[bytes]) -> Any:
+        return _plain(channel.decode(node, blobs))
+
+    def step(self, op: str, step: dict, slots: dict, arg, enc, torch) -> Any:
+        if op == "seed":
+            torch.manual_seed(int(step["seed"]))
+            return None
+        if op == "build":
+            return specs.build(step["spec"], step.get("seed"))
+        if op == "value":
+            return arg(step["value"])
+        if op == "name":
+            name = step["name"]
+            if name not in self.ns:
+                raise NameError(f"name '{name}' is not defined")
+            return self.ns[name]
+        if op == "call":
+            fn = slots[step["fn"]]
+            args = [arg(a) for a in step.get("args", [])]
+            kwargs = {k: arg(a) for k, a in step.get("kwargs", {}).items()}
+            if step.get("no_grad"):
+                with torch.no_grad():
+                    return fn(*args, **kwargs)
+            return fn(*args, **kwargs)
+        if op == "method":
+            obj = slots[step["slot"]]
+            args = [arg(a) for a in step.get("args", [])]
+            kwargs = {k: arg(a) for k, a in step.get("kwargs", {}).items()}
+            return getattr(obj, step["name"])(*args, **kwargs)
+        if op == "getattr":
+            return getattr(slots[step["slot"]], step["name"])
+        if op == "getitem":
+            return slots[step["slot"]][arg(step["key"])]
+        if op == "torch":  # a function of torch by dotted path, e.g. "nn.functional.mse_loss"
+            fn = torch
+            for part in step["path"].split("."):
+                fn = getattr(fn, part)
+            args = [arg(a) for a in step.get("args", [])]
+            kwargs = {k: arg(a) for k, a in step.get("kwargs", {}).items()}
+            return fn(*args, **kwargs)
+        if op == "same":
+            return slots[step["a"]] is slots[step["b"]]
+        if op == "count_calls":  # forward with hooks counting each submodule's calls, by submodule identity
+            module = slots[step["slot"]]
+            counts: dict[int, int] = {}
+            handles = []
+            for _, m in module.named_modules():
+                key = enc.ids.of(m)
+                handles.append(m.register_forward_hook(lambda mod, i, o, key=key: counts.__setitem__(key, counts.get(key, 0) + 1)))
+            try:
+                out = module(*[arg(a) for a in step.get("args", [])])
+            finally:
+                for h in handles:
+                    h.remove()
+            if "forward_out" in step:
+                slots[step["forward_out"]] = out
+            return [[k, v] for k, v in counts.items()]
+        if op == "snapshot":
+            return _Snap(slots[step["slot"]])
+        if op == "return":
+            return slots[step["slot"]]
+        raise StepError(f"unknown probe step {op!r}")
+
+    # ------------------------------------------------------------ main loop
+    def serve(self) -> None:
+        while True:
+            try:
+                request, self._blobs = channel.read_frame(self.rfd)
+            except channel.ChannelError:
+                return
+            cmd = request.get("cmd")
+            if cmd == "exec":
+                self.exec_cells(request["cells"], request.get("skip", []), request["limit"])
+                channel.write_frame(self.wfd, {"event": "exec_done"})
+            elif cmd == "program":
+                self.run_program(request["steps"], request["limit"])
+            elif cmd == "exit":
+                return
+
+
+def _plain(value: Any) -> Any:
+    """Arguments from the parent: tensors as tensors, containers rebuilt around them."""
+    if isinstance(value, channel.TensorRef):
+        return value.data.clone()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value) if type(value) in (list, tuple) else tuple(_plain(v) for v in value)
+    return value
+
+
+class _Caught:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _Snap:
+    def __init__(self, module: Any) -> None:
+        self.module = module
+
+
+class deadline:
+    """Interrupt the student's code with ``Timeout`` after ``seconds`` (the parent kills it if that fails)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __enter__(self):
+        signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 0.01))
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return False
+
+
+def _student_tb(exc: BaseException) -> str:
+    """The traceback frames of the student's cells only (no engine frames, no paths)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
+    lines = traceback.format_list(frames[-5:])
+    return "".join(lines) + f"{type(exc).__name__}: {str(exc)[:500]}"
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(which: int, value: int) -> None:
+    soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    try:
+        resource.setrlimit(which, (value, value))
+    except (ValueError, OSError):
+        pass
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def main(rfd: int, wfd: int, memory: int, processes: int) -> None:
+    """Entry point in the child process: imports, limits, then serve the parent."""
+    _die_with_parent()
+    import torch  # before the limits: importing torch is the engine's cost, not the student's
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    # The memory limit is what the student's code may add on top of Python with torch loaded.
+    _limit(resource.RLIMIT_AS, _vm_bytes() + memory)
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_FSIZE, 64 * 2**20)
+    _limit(resource.RLIMIT_NOFILE, 256)
+    if processes > 0:
+        _limit(resource.RLIMIT_NPROC, processes)
+    os.set_inheritable(rfd, False)
+    os.set_inheritable(wfd, False)
+    child = Child(rfd, wfd)
+    channel.write_frame(wfd, {"event": "ready", "pid": os.getpid()})
+    child.serve()
+    _flush()
+    os._exit(0)

@@ -1,0 +1,333 @@
+"""Parent side of the child process: start it with limits, talk to it with deadlines, kill it.
+
+Isolation, in layers:
+- a fresh interpreter per submission (``python -I``), in its own session and
+  process group, in an empty temporary directory, with a minimal environment
+  (no secret, no inherited variables);
+- as root, an unprivileged uid of its own (so it can read neither the parent's
+  environment nor the results folder, RLIMIT_NPROC counts only its processes,
+  and every process it forks, even out of its process group, can be found and killed);
+- rlimits set by the child before any student code runs (address space, processes,
+  file size, open files, no core dumps);
+- a watchdog thread here that adds up the memory of all the sandbox's processes
+  and kills them all past the limit (a fork bomb of allocators is bounded too);
+- wall-time deadlines on every read from the channel.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import channel
+
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package
+STUBS = Path(__file__).resolve().parent / "stubs"
+UID_RANGE = (200_000, 400_000)
+STARTUP_LIMIT = 60.0  # seconds for a fresh interpreter to import torch on a loaded machine
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-question limits for student code (settable from the CLI)."""
+
+    time: float = 10.0  # wall seconds per question (and per cell)
+    memory: int = 2 * 2**30  # bytes the student's code may add to Python with torch loaded
+    processes: int = 64
+    output: int = 2**20  # bytes of stdout+stderr recorded per question
+
+
+class ChildGone(Exception):
+    """The child died, or was killed; ``reason`` says why in the student's words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ChildTimeout(Exception):
+    """The child did not answer in time (it was killed)."""
+
+
+def _proc_field(pid: int, name: str) -> str | None:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(name + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def _session_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+        return int(text.rsplit(")", 1)[1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _pss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def can_drop_privileges() -> bool:
+    """Root, and the interpreter with its libraries readable by other users (not under /root)."""
+    if os.geteuid() != 0:
+        return False
+    for path in {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), str(ROOT)}:
+        p = Path(path)
+        for part in [p, *p.parents]:
+            try:
+                if not part.stat().st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
+
+
+class Sandbox:
+    """One child process running one submission's code."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.proc: subprocess.Popen | None = None
+        self.uid: int | None = None
+        self.tmp: str | None = None
+        self.killed: str | None = None  # why the watchdog killed the child, if it did
+        self._out = bytearray()
+        self._out_total = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------ start
+    def start(self) -> "Sandbox":
+        """Spawn the child; returns at once (the child imports torch in the background)."""
+        self.tmp = tempfile.mkdtemp(prefix="autograder-")
+        req_r, req_w = os.pipe()
+        res_r, res_w = os.pipe()
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.tmp, "TMPDIR": self.tmp, "LANG": "C.UTF-8",
+               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+        user = {}
+        processes = self.limits.processes
+        if can_drop_privileges():
+            self.uid = self._free_uid()
+            os.chown(self.tmp, self.uid, self.uid)
+            user = {"user": self.uid, "group": self.uid, "extra_groups": []}
+        elif processes > 0:
+            # RLIMIT_NPROC counts all of this user's processes: leave room for the ones running now
+            processes += self._count_user_tasks()
+        os.chmod(self.tmp, 0o700)
+        code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
+                f"from autograder.engine.child import main; "
+                f"main({req_r}, {res_w}, {self.limits.memory}, {processes})")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", code], cwd=self.tmp, env=env, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(req_r, res_w), close_fds=True, **user)
+        os.close(req_r)
+        os.close(res_w)
+        self.wfd, self.rfd = req_w, res_r
+        self._ready = False
+        threading.Thread(target=self._drain, daemon=True).start()
+        threading.Thread(target=self._watch, daemon=True).start()
+        return self
+
+    @staticmethod
+    def _free_uid() -> int:
+        while True:
+            uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0]
+            if not any(_proc_field(int(p), "Uid") and _proc_field(int(p), "Uid").split()[0] == str(uid)
+                       for p in os.listdir("/proc") if p.isdigit()):
+                return uid
+
+    @staticmethod
+    def _count_user_tasks() -> int:
+        me = str(os.getuid())
+        total = 0
+        for p in os.listdir("/proc"):
+            if p.isdigit() and (_proc_field(int(p), "Uid") or "").split()[:1] == [me]:
+                total += int(_proc_field(int(p), "Threads") or 1)
+        return total
+
+    # ------------------------------------------------------------ processes
+    def processes(self) -> list[int]:
+        """Every live process of the sandbox: by uid when it has its own, else by session."""
+        if self.proc is None:
+            return []
+        pids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            pid = int(p)
+            if self.uid is not None:
+                uid = _proc_field(pid, "Uid")
+                if uid and uid.split()[0] == str(self.uid):
+                    pids.append(pid)
+            elif _session_of(pid) == self.proc.pid:
+                pids.append(pid)
+        return pids
+
+    def _watch(self) -> None:
+        budget = self.limits.memory + 512 * 2**20  # the limit plus Python and torch themselves
+        while not self._stop.wait(0.1):
+            if self.proc is None or self.proc.poll() is not None and not self.processes():
+                return
+            used = sum(_pss(p) for p in self.processes())
+            if used > budget:
+                self.killed = f"used more than the memory limit ({self.limits.memory / 2**30:g} GiB)"
+                self.kill()
+                return
+
+    def _drain(self) -> None:
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self._out_total += len(chunk)
+                room = self.limits.output - len(self._out)
+                if room > 0:
+                    self._out += chunk[:room]
+
+    def take_output(self) -> tuple[str, bool]:
+        """What the student's code printed since the last call, and whether it went past the limit."""
+        with self._lock:
+            text = self._out.decode("utf-8", "replace")
+            over = self._out_total > self.limits.output
+            self._out = bytearray()
+            self._out_total = 0
+        return text, over
+
+    # ------------------------------------------------------------ channel
+    def send(self, header: dict, blobs: list[bytes] = ()) -> None:
+        try:
+            channel.write_frame(self.wfd, header, list(blobs))
+        except OSError:
+            raise ChildGone(self._death_reason()) from None
+
+    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+        """Read one frame from the child by ``deadline`` (time.monotonic); kill it when late."""
+        if not self._ready:
+            self._ready = True
+            header, _ = self._receive(time.monotonic() + STARTUP_LIMIT)
+            if header.get("event") != "ready":
+                self.kill()
+                raise ChildGone("the grading process did not start")
+        return self._receive(deadline)
+
+    def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+        (size,) = struct.unpack("<I", self._read(4, deadline))
+        if size > channel.MAX_HEADER:
+            self.kill()
+            raise ChildGone("your code wrote garbage into the grader's channel")
+        data = self._read(size, deadline)
+        try:
+            import json
+            header = json.loads(data)
+            sizes = header["blobs"]
+            if sum(sizes) > channel.MAX_BLOBS or not all(isinstance(s, int) and s >= 0 for s in sizes):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            self.kill()
+            raise ChildGone("your code wrote garbage into the grader's channel") from None
+        return header, [self._read(s, deadline) for s in sizes]
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks, left = [], n
+        while left:
+            wait = deadline - time.monotonic()
+            if wait <= 0:
+                self.kill()
+                raise ChildTimeout()
+            ready, _, _ = select.select([self.rfd], [], [], min(wait, 0.5))
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.rfd, min(left, 1 << 20))
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self.kill()
+                raise ChildGone(self._death_reason())
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def _death_reason(self) -> str:
+        if self.killed:
+            return self.killed
+        code = self.proc.wait(timeout=5) if self.proc else None
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            return f"the process running your code was killed by signal {name}"
+        return f"the process running your code exited (exit status {code})"
+
+    # ------------------------------------------------------------ end
+    def kill(self) -> None:
+        """Kill the child, its process group and every process of the sandbox uid."""
+        if self.proc is None:
+            return
+        for _ in range(50):
+            pids = self.processes()
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if self.proc.poll() is None:
+                try:
+                    self.proc.wait(timeout=0.05)
+                except subprocess.TimeoutExpired:
+                    pass
+            if self.proc.poll() is not None and not self.processes():
+                break
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        """End the child for good and remove its directory."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                channel.write_frame(self.wfd, {"cmd": "exit"})
+            except OSError:
+                pass
+        self.kill()
+        self._stop.set()
+        for fd in (getattr(self, "wfd", None), getattr(self, "rfd", None)):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)

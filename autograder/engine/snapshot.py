@@ -1,0 +1,78 @@
+"""Snapshots of a module: what the graders may know of a student's module, as plain data.
+
+The child takes the snapshot (``take``); the parent reads it (``Snapshot``):
+names, shapes, which names share one tensor, values, grads, ``requires_grad``,
+whether a ``grad_fn`` is present, buffers, ``state_dict`` keys and submodules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .channel import Encoder, ModuleRef, TensorRef, _decode_tensor
+
+
+def take(module: Any, enc: Encoder) -> dict:
+    """Child side: encode a module's parameters, buffers and submodules (names with duplicates)."""
+    tensor = enc.tensor
+    return {
+        "t": "snapshot", "oid": enc.ids.of(module), "cls": type(module).__qualname__,
+        "params": [[n, tensor(p)] for n, p in module.named_parameters(remove_duplicate=False)],
+        "buffers": [[n, tensor(b)] for n, b in module.named_buffers(remove_duplicate=False)],
+        "state_dict": list(module.state_dict().keys()),
+        "modules": [[n, enc.ids.of(m), type(m).__qualname__] for n, m in module.named_modules(remove_duplicate=False)],
+        "training": bool(module.training),
+    }
+
+
+@dataclass
+class Snapshot:
+    """Parent side: a module as the child saw it."""
+
+    oid: int
+    cls: str
+    params: list[tuple[str, TensorRef]]  # every name, shared ones repeated, named_parameters order
+    buffers: list[tuple[str, TensorRef]]
+    state_dict: list[str]
+    modules: list[tuple[str, ModuleRef]]
+    training: bool
+
+    @classmethod
+    def decode(cls, node: dict, blobs: list[bytes]) -> "Snapshot":
+        return cls(
+            oid=int(node["oid"]), cls=str(node["cls"]),
+            params=[(str(n), _decode_tensor(t, blobs)) for n, t in node["params"]],
+            buffers=[(str(n), _decode_tensor(t, blobs)) for n, t in node["buffers"]],
+            state_dict=[str(k) for k in node["state_dict"]],
+            modules=[(str(n), ModuleRef(oid=int(o), cls=str(c))) for n, o, c in node["modules"]],
+            training=bool(node["training"]),
+        )
+
+    def parameters(self) -> dict[str, TensorRef]:
+        """Distinct parameters under their first name, in order (what ``named_parameters()`` yields)."""
+        seen, out = set(), {}
+        for name, t in self.params:
+            if t.oid not in seen:
+                seen.add(t.oid)
+                out[name] = t
+        return out
+
+    def param(self, name: str) -> TensorRef:
+        for n, t in self.params:
+            if n == name:
+                return t
+        raise KeyError(name)
+
+    def shared_groups(self) -> list[list[str]]:
+        """Names that reach one tensor, for tensors reachable under two or more names."""
+        groups: dict[int, list[str]] = {}
+        for name, t in self.params:
+            groups.setdefault(t.oid, []).append(name)
+        return [names for names in groups.values() if len(names) > 1]
+
+    def module_groups(self) -> list[list[str]]:
+        """Names that reach one submodule, for submodules registered under two or more names."""
+        groups: dict[int, list[str]] = {}
+        for name, m in self.modules:
+            groups.setdefault(m.oid, []).append(name)
+        return [names for names in groups.values() if len(names) > 1]

@@ -1,0 +1,330 @@
+"""What the graders hold: a handle on the student's code, reached only through probe programs.
+
+Graders build a ``Program`` (steps over named slots, see ``child.py``), run it
+with ``Student.run`` and get plain data back: Python values, ``TensorRef``s,
+``ModuleRef``s, ``Snapshot``s. The student's code never runs in this process.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import channel
+from .loader import Submission
+from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
+
+
+class StudentProblem(AssertionError):
+    """The student's code could not answer (raised, hung, died); ``hint`` is for the student."""
+
+    fatal = False  # True when the question's remaining checks cannot run
+
+    def __init__(self, hint: str) -> None:
+        super().__init__(hint)
+        self.hint = hint
+
+
+class StudentRaised(StudentProblem):
+    def __init__(self, what: str, error: channel.Raised) -> None:
+        self.error = error
+        message = error.message if len(error.message) < 300 else error.message[:300] + "…"
+        if error.is_a("MemoryError") or "can't allocate memory" in error.message or "not enough memory" in error.message:
+            hint = f"{what} ran out of memory (the limit is per question)"
+        elif error.type == "NameError" and "is not defined" in error.message and what.split("(")[0] in error.message:
+            hint = f"{what.split('(')[0]} is not defined: write it in a code cell (check its spelling)"
+        else:
+            hint = f"{what} raised {error.type}: {message}"
+        super().__init__(hint)
+
+
+class StudentTimeout(StudentProblem):
+    fatal = True
+
+
+class StudentCrashed(StudentProblem):
+    fatal = True
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A named value living in the child during one program."""
+
+    name: str
+
+    def ref(self) -> dict:
+        return {"slot": self.name}
+
+
+@dataclass
+class Program:
+    """A probe program: a list of steps; helper methods return the slots they fill."""
+
+    steps: list[dict] = field(default_factory=list)
+    blobs: list[bytes] = field(default_factory=list)
+    returns: list[Slot] = field(default_factory=list)  # one result per returning step, in order
+    _n: int = 0
+
+    def _slot(self) -> Slot:
+        self._n += 1
+        return Slot(f"s{self._n}")
+
+    def _arg(self, value: Any) -> dict:
+        if isinstance(value, Slot):
+            return value.ref()
+        enc = channel.Encoder()
+        node = enc.encode(value)
+        if enc.blobs:  # renumber blobs into this program's blob list
+            offset = len(self.blobs)
+            self.blobs.extend(enc.blobs)
+            _shift_blobs(node, offset)
+        return node
+
+    def add(self, op: str, returns: bool = False, **fields: Any) -> Slot:
+        out = self._slot()
+        self.steps.append({"op": op, "out": out.name, **fields})
+        if returns:
+            self.steps[-1]["ret"] = True
+            self.returns.append(out)
+        return out
+
+    def seed(self, seed: int) -> None:
+        self.steps.append({"op": "seed", "seed": int(seed)})
+
+    def build(self, spec: dict, seed: int | None = None) -> Slot:
+        return self.add("build", spec=spec, seed=seed)
+
+    def value(self, value: Any) -> Slot:
+        return self.add("value", value=self._arg(value))
+
+    def name(self, name: str) -> Slot:
+        return self.add("name", name=name)
+
+    def call(self, fn: str | Slot, *args: Any, catch: bool = False, no_grad: bool = False, **kwargs: Any) -> Slot:
+        """Call a student's top-level name (or a slot) with arguments (slots or plain values)."""
+        f = self.name(fn) if isinstance(fn, str) else fn
+        step = {"fn": f.name, "args": [self._arg(a) for a in args],
+                "kwargs": {k: self._arg(v) for k, v in kwargs.items()}}
+        if catch:
+            step["catch"] = True
+        if no_grad:
+            step["no_grad"] = True
+        return self.add("call", **step)
+
+    def method(self, obj: Slot, name: str, *args: Any, **kwargs: Any) -> Slot:
+        return self.add("method", slot=obj.name, name=name, args=[self._arg(a) for a in args],
+                        kwargs={k: self._arg(v) for k, v in kwargs.items()})
+
+    def attr(self, obj: Slot, name: str) -> Slot:
+        return self.add("getattr", slot=obj.name, name=name)
+
+    def item(self, obj: Slot, key: Any) -> Slot:
+        return self.add("getitem", slot=obj.name, key=self._arg(key))
+
+    def torch(self, path: str, *args: Any, **kwargs: Any) -> Slot:
+        return self.add("torch", path=path, args=[self._arg(a) for a in args],
+                        kwargs={k: self._arg(v) for k, v in kwargs.items()})
+
+    def same(self, a: Slot, b: Slot) -> Slot:
+        out = self.add("same", a=a.name, b=b.name)
+        self.returns.append(out)
+        return out
+
+    def count_calls(self, module: Slot, *args: Any) -> tuple[Slot, Slot]:
+        """Forward ``module(*args)`` counting calls per submodule; returns (counts, output) slots."""
+        output = self._slot()
+        counts = self.add("count_calls", slot=module.name, args=[self._arg(a) for a in args],
+                          forward_out=output.name)
+        self.returns.append(counts)
+        return counts, output
+
+    def ret(self, slot: Slot) -> Slot:
+        self.steps.append({"op": "return", "slot": slot.name})
+        self.returns.append(slot)
+        return slot
+
+    def snapshot(self, module: Slot) -> Slot:
+        out = self._slot()
+        self.steps.append({"op": "snapshot", "slot": module.name, "out": out.name})
+        self.returns.append(out)
+        return out
+
+
+def _shift_blobs(node: Any, offset: int) -> None:
+    if isinstance(node, dict):
+        if node.get("t") == "tensor" and node.get("blob") is not None:
+            node["blob"] += offset
+        for v in node.values():
+            _shift_blobs(v, offset)
+    elif isinstance(node, list):
+        for v in node:
+            _shift_blobs(v, offset)
+
+
+class Outcome:
+    """The results of one program, by slot."""
+
+    def __init__(self, what: str, values: dict[str, Any], raised: channel.Raised | None, failed_at: str | None):
+        self.what, self.values, self.raised, self.failed_at = what, values, raised, failed_at
+
+    def __getitem__(self, slot: Slot) -> Any:
+        if slot.name in self.values:
+            value = self.values[slot.name]
+            if isinstance(value, channel.Raised):  # a caught exception (catch=True)
+                return value
+            return value
+        if self.raised is not None:
+            raise StudentRaised(self.what, self.raised)
+        raise StudentProblem(f"{self.what}: no result")  # pragma: no cover - a grader bug
+
+    def get(self, slot: Slot, default: Any = None) -> Any:
+        return self.values.get(slot.name, default)
+
+
+@dataclass
+class CellReport:
+    index: int
+    ok: bool
+    error: channel.Raised | None = None
+    timeout: bool = False
+    fatal: str | None = None  # the cell killed its process: it is skipped from then on
+
+
+class Student:
+    """The student's submission, running in a sandboxed child; restarted when it dies."""
+
+    def __init__(self, submission: Submission, limits: Limits, sandbox: Sandbox | None = None,
+                 spawn: Callable[[Limits], Sandbox] | None = None) -> None:
+        self.submission = submission
+        self.limits = limits
+        self._spawn = spawn or (lambda lim: Sandbox(lim).start())
+        self.sandbox = sandbox
+        self.cells: list[CellReport] | None = None
+        self.fatal_cells: dict[int, str] = {}
+        self.question: str | None = None
+        self.budget = limits.time
+        self.dead_reason: str | None = None  # why the current question cannot go on
+        self.restarts = 0
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> list[CellReport]:
+        """Run the student's cells in a (new) child; cells that kill the child are skipped on retry."""
+        while True:
+            if self.sandbox is None:
+                self.sandbox = self._spawn(self.limits)
+            try:
+                self.cells = self._exec_cells()
+                return self.cells
+            except (ChildGone, ChildTimeout) as exc:
+                reason = exc.reason if isinstance(exc, ChildGone) else "did not finish in time"
+                if self._running_cell is None:
+                    raise ChildGone(f"the grading process could not start: {reason}") from None
+                self.fatal_cells[self._running_cell] = reason
+                self._discard()
+                self.restarts += 1
+
+    def _exec_cells(self) -> list[CellReport]:
+        sb = self.sandbox
+        self._running_cell = None
+        cells = self.submission.cells
+        sb.send({"cmd": "exec", "cells": cells, "skip": sorted(self.fatal_cells), "limit": self.limits.time})
+        reports = {i: CellReport(i, ok=False, fatal=r) for i, r in self.fatal_cells.items()}
+        deadline = time.monotonic() + 60.0  # the first frame waits for the child's torch import
+        while True:
+            header, _ = sb.receive(deadline)
+            event = header.get("event")
+            if event == "cell":
+                self._running_cell = int(header["index"])
+                deadline = time.monotonic() + self.limits.time + 2.0
+            elif event == "cell_done":
+                i = int(header["index"])
+                error = channel.decode(header["error"], []) if not header.get("ok") else None
+                reports[i] = CellReport(i, ok=bool(header.get("ok")), error=error, timeout=bool(header.get("timeout")))
+                self._running_cell = None
+            elif event == "exec_done":
+                sb.take_output()
+                return [reports[i] for i in sorted(reports)]
+            else:
+                raise ChildGone("the grading process sent something unexpected")
+
+    def _discard(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.close()
+            self.sandbox = None
+
+    def close(self) -> None:
+        self._discard()
+
+    # ------------------------------------------------------------ questions
+    def begin_question(self, name: str) -> None:
+        """Start a question's time budget; a child killed in the previous one is replaced lazily."""
+        if name != self.question:
+            self.question = name
+            self.budget = self.limits.time
+            self.dead_reason = None
+            if self.sandbox is not None:
+                self.sandbox.take_output()
+
+    def run(self, program: Program, what: str = "your code") -> Outcome:
+        """Run a probe program in the child within the question's remaining time."""
+        if self.dead_reason:
+            raise StudentCrashed(self.dead_reason)
+        if self.sandbox is None:
+            self.restarts += 1
+            self.start()
+        sb = self.sandbox
+        limit = max(self.budget, 0.05)
+        started = time.monotonic()
+        try:
+            sb.send({"cmd": "program", "steps": program.steps, "limit": limit}, program.blobs)
+            header, blobs = sb.receive(started + limit + 1.0)  # the child interrupts itself first
+        except ChildTimeout:
+            self._discard()
+            self.budget = 0
+            return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
+                                             f"(time limit per question)"))
+        except ChildGone as exc:
+            self._discard()
+            return self._dead(StudentCrashed(f"{what}: {exc.reason}"))
+        finally:
+            self.budget -= time.monotonic() - started
+        _, over = sb.take_output()
+        if over:
+            raise StudentProblem(f"{what} printed more than {self.limits.output // 1024} KiB (output limit per question)")
+        status = header.get("status")
+        if status == "timeout":
+            self.budget = 0
+            return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
+                                             f"(time limit per question)"))
+        if status == "bad_step":
+            raise RuntimeError(f"grader bug: {header['results'][-1].get('message')}")
+        try:
+            decoded = [channel.decode(r, blobs) for r in header.get("results", [])]
+        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError):
+            self._discard()
+            return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
+        raised = None
+        if status == "raised" and decoded and isinstance(decoded[-1], channel.Raised):
+            raised = decoded.pop()
+        values = {slot.name: value for slot, value in zip(program.returns, decoded)}
+        return Outcome(what, values, raised, None)
+
+    def _dead(self, problem: StudentProblem) -> Outcome:
+        self.dead_reason = problem.hint
+        raise problem
+
+    # ------------------------------------------------------------ sugar for graders
+    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the student's ``fn`` on plain values or specs (``Build``) and return its result."""
+        p = Program()
+        real = [p.build(a.spec, a.seed) if isinstance(a, Build) else a for a in args]
+        out = p.ret(p.call(fn, *real, **kwargs))
+        return self.run(p, f"{fn}(...)")[out]
+
+
+@dataclass(frozen=True)
+class Build:
+    """An argument built in the child from a module spec (see ``specs.py``)."""
+
+    spec: dict
+    seed: int | None = None

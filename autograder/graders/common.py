@@ -1,0 +1,57 @@
+"""Helpers the grader files share: building what the child builds, calling the student on many cases."""
+from __future__ import annotations
+
+import random
+from typing import Any, Iterable
+
+import torch
+
+from ..engine import specs
+from ..engine.channel import NumpyFloat, NumpyInt, Opaque, Raised, TensorRef
+from ..engine.student import Program, Student
+
+Case = tuple[dict, int]  # a module spec and the seed its values come from
+
+
+def build(case: Case) -> torch.nn.Module:
+    """The parent's own copy of a case's module: same spec, same seed, same values as the child's."""
+    spec, seed = case
+    return specs.build(spec, seed)
+
+
+def call_each(student: Student, fn: str, cases: Iterable[Case], *args: Any, **kwargs: Any) -> list[Any]:
+    """Call the student's ``fn(module, *args, **kwargs)`` on each case's module, in one program."""
+    p = Program()
+    outs = [p.ret(p.call(fn, p.build(spec, seed), *args, **kwargs)) for spec, seed in cases]
+    result = student.run(p, f"{fn}(...)")
+    return [result[o] for o in outs]
+
+
+def raises_each(student: Student, fn: str, cases: Iterable[Case], *args: Any) -> list[Any]:
+    """Like ``call_each`` but an exception is a result (a ``Raised``), not a failure."""
+    p = Program()
+    outs = [p.ret(p.call(fn, p.build(spec, seed), *args, catch=True)) for spec, seed in cases]
+    result = student.run(p, f"{fn}(...)")
+    return [result[o] for o in outs]
+
+
+def is_int(x: Any) -> bool:
+    """A Python or NumPy integer (not a bool, not a float that happens to be whole)."""
+    return type(x) in (int, NumpyInt)
+
+
+def describe(x: Any) -> str:
+    """A short name for the type of a student's value, for hints."""
+    if isinstance(x, Raised):
+        return f"an exception ({x.type})"
+    if isinstance(x, TensorRef):
+        return "a Parameter" if x.is_parameter else "a tensor"
+    if isinstance(x, Opaque):
+        return f"a {x.cls}"
+    if isinstance(x, (NumpyInt, NumpyFloat)):
+        return f"a NumPy {x.dtype}"
+    return f"a {type(x).__name__}"
+
+
+def seeds(rng: random.Random, n: int) -> list[int]:
+    return [rng.getrandbits(31) for _ in range(n)]

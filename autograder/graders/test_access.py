@@ -1,0 +1,376 @@
+"""Hidden graders for the `access` assignment (parameter access), one test per contract rule.
+
+Each test probes the student's answer on a randomized zoo of modules (see
+zoo.py), computes the right answer itself on its own copy of each module, and
+fails with a hint that names the mistake without showing expected values.
+"""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ..engine.channel import ModuleRef, Raised, TensorRef
+from ..engine.student import Program
+from . import zoo
+from .common import build, call_each, describe, is_int, raises_each
+
+# ------------------------------------------------------------------ param_shapes
+
+
+def _check_shapes(got, module: torch.nn.Module) -> None:
+    want = {n: tuple(p.shape) for n, p in module.named_parameters()}
+    assert isinstance(got, dict), f"param_shapes must return a dict, not {describe(got)}"
+    all_names = [n for n, _ in module.named_parameters(remove_duplicate=False)]
+    buffers = {n for n, _ in module.named_buffers()}
+    extra = [k for k in got if k not in want]
+    missing = [k for k in want if k not in got]
+    if any(k in buffers for k in extra):
+        raise AssertionError("param_shapes listed a buffer (e.g. BatchNorm's running_mean): only parameters belong in it")
+    if any(k in all_names for k in extra):
+        raise AssertionError("param_shapes listed a shared parameter more than once: "
+                             "it appears once, under its first name")
+    if any(not module.get_parameter(k).requires_grad for k in missing):
+        raise AssertionError("param_shapes left out parameters with requires_grad=False: every parameter counts")
+    assert not extra and not missing, ("param_shapes must have exactly the names named_parameters() yields "
+                                       f"({len(missing)} missing, {len(extra)} unexpected)")
+    assert list(got) == list(want), "param_shapes must list the parameters in named_parameters() order"
+    for name, shape in got.items():
+        assert isinstance(shape, tuple) and all(is_int(s) for s in shape), (
+            f"the shape of {name!r} must be a tuple of ints (torch.Size is fine), not {describe(shape)}")
+        assert shape == want[name], f"the shape given for {name!r} is not its parameter's shape"
+
+
+@pytest.mark.question("param_shapes", points=1)
+def test_param_shapes_every_parameter_in_order(student, rng):
+    """every parameter of nested modules, in order, shape as a tuple"""
+    cases = zoo.cases(rng, zoo.nested_seq, zoo.custom_lists, lambda r: zoo.lazy(r, True), zoo.chimera())
+    for case, got in zip(cases, call_each(student, "param_shapes", cases)):
+        _check_shapes(got, build(case))
+
+
+@pytest.mark.question("param_shapes", points=1)
+def test_param_shapes_shared_once_frozen_included_buffers_excluded(student, rng):
+    """a shared parameter once under its first name; frozen parameters in; buffers out"""
+    cases = zoo.cases(rng, zoo.shared, zoo.frozen, zoo.with_buffers)
+    for case, got in zip(cases, call_each(student, "param_shapes", cases)):
+        _check_shapes(got, build(case))
+
+
+@pytest.mark.question("param_shapes", points=1)
+def test_param_shapes_raises_value_error_while_uninitialized(student, rng):
+    """ValueError while a lazy parameter is uninitialized"""
+    cases = zoo.cases(rng, lambda r: zoo.lazy(r, False), zoo.chimera(materialized=False))
+    for got in raises_each(student, "param_shapes", cases):
+        assert isinstance(got, Raised), "param_shapes must raise ValueError for a lazy module before its first forward"
+        assert got.is_a("ValueError"), (f"param_shapes raised {got.type} for an uninitialized (lazy) parameter: "
+                                        "the contract asks for ValueError")
+
+
+# ------------------------------------------------------------------ count_parameters
+
+
+def _count(module: torch.nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_count(got, module: torch.nn.Module, trainable_only: bool) -> None:
+    assert is_int(got), f"count_parameters must return an integer, not {describe(got)}"
+    want = _count(module, trainable_only)
+    if got == want:
+        return
+    everything = sum(p.numel() for _, p in module.named_parameters(remove_duplicate=False))
+    with_buffers = want + sum(b.numel() for b in module.buffers())
+    if got == everything and everything != want:
+        raise AssertionError("count_parameters counted a shared parameter once per name: count each tensor once")
+    if got == with_buffers and with_buffers != want:
+        raise AssertionError("count_parameters counted buffers too: only parameters count")
+    if trainable_only and got == _count(module):
+        raise AssertionError("count_parameters(m, trainable_only=True) counted frozen parameters (requires_grad=False)")
+    if not trainable_only and got == _count(module, True):
+        raise AssertionError("count_parameters(m) left out frozen parameters: by default every parameter counts")
+    raise AssertionError("count_parameters gave a wrong number of scalars for a module")
+
+
+@pytest.mark.question("count_parameters", points=1)
+def test_count_parameters_counts_every_scalar_once(student, rng):
+    """the number of scalars, a shared parameter counted once, buffers not counted"""
+    cases = zoo.initialized(rng)
+    for case, got in zip(cases, call_each(student, "count_parameters", cases)):
+        _check_count(got, build(case), False)
+
+
+@pytest.mark.question("count_parameters", points=1)
+def test_count_parameters_trainable_only(student, rng):
+    """trainable_only=True counts only parameters with requires_grad=True"""
+    cases = zoo.cases(rng, zoo.frozen, zoo.shared, zoo.with_buffers, zoo.frozen)
+    for case, got in zip(cases, call_each(student, "count_parameters", cases, trainable_only=True)):
+        _check_count(got, build(case), True)
+
+
+@pytest.mark.question("count_parameters", points=1)
+def test_count_parameters_raises_value_error_while_uninitialized(student, rng):
+    """ValueError while a lazy parameter is uninitialized"""
+    cases = zoo.cases(rng, lambda r: zoo.lazy(r, False))
+    for got in raises_each(student, "count_parameters", cases):
+        assert isinstance(got, Raised) and got.is_a("ValueError"), (
+            "count_parameters must raise ValueError for a lazy module before its first forward"
+            + (f" (it raised {got.type})" if isinstance(got, Raised) else ""))
+
+
+# ------------------------------------------------------------------ get_parameter
+
+
+def _get_all(student, cases, names_of):
+    """Call get_parameter for many names on each case; return (snapshot, [(name, result)]) per case."""
+    p = Program()
+    plan = []
+    for case in cases:
+        m = p.build(*case)
+        names = names_of(build(case))
+        outs = [p.ret(p.call("get_parameter", m, n, catch=True)) for n in names]
+        plan.append((p.snapshot(m), list(zip(names, outs))))
+    result = student.run(p, "get_parameter(...)")
+    return [(result[snap], [(n, result[o]) for n, o in pairs]) for snap, pairs in plan]
+
+
+@pytest.mark.question("get_parameter", points=1)
+def test_get_parameter_returns_the_registered_object_for_every_name(student, rng):
+    """the very Parameter registered under each dotted name, later names of a shared one included"""
+    cases = zoo.cases(rng, zoo.shared, zoo.custom_lists, zoo.nested_seq, zoo.chimera())
+    all_names = lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)]
+    for snap, pairs in _get_all(student, cases, all_names):
+        first = {t.oid: n for n, t in reversed(snap.params)}
+        for name, got in pairs:
+            want = snap.param(name)
+            if isinstance(got, Raised):
+                later = first.get(want.oid) != name
+                raise AssertionError(f"get_parameter(module, {name!r}) raised {got.type}"
+                                     + (": every name of a shared parameter must resolve, not only the first"
+                                        if later else ""))
+            assert isinstance(got, TensorRef) and got.is_parameter, (
+                f"get_parameter(module, {name!r}) must return the nn.Parameter itself, not {describe(got)}")
+            assert got.oid == want.oid, (f"get_parameter(module, {name!r}) returned a different object (a copy?): "
+                                         "return the very Parameter registered under that name")
+
+
+@pytest.mark.question("get_parameter", points=1)
+def test_get_parameter_key_error_for_non_parameters(student, rng):
+    """KeyError for an unknown name, a buffer, or a submodule"""
+    cases = zoo.cases(rng, zoo.with_buffers, zoo.custom_lists, zoo.nested_seq)
+
+    def bad_names(m):
+        buffers = [n for n, _ in m.named_buffers()]
+        modules = [n for n, _ in m.named_modules() if n]
+        params = [n for n, _ in m.named_parameters()]
+        unknown = [params[0] + "x", "weight", params[0].rsplit(".", 1)[0] + ".gamma", ""]
+        return buffers[:2] + modules[:2] + unknown
+
+    for snap, pairs in _get_all(student, cases, bad_names):
+        buffers = {n for n, _ in snap.buffers}
+        modules = {n for n, _ in snap.modules}
+        for name, got in pairs:
+            kind = "a buffer" if name in buffers else "a submodule" if name in modules else "not a name in the module"
+            assert isinstance(got, Raised), f"get_parameter(module, {name!r}) must raise KeyError: {name!r} is {kind}"
+            assert got.is_a("KeyError"), (f"get_parameter(module, {name!r}) raised {got.type}; "
+                                          f"the contract asks for KeyError ({name!r} is {kind})")
+
+
+# ------------------------------------------------------------------ build_rgnet
+
+RGNET_NAMES = [f"0.block {b}.{i}.{w}" for b in range(4) for i in (0, 2) for w in ("weight", "bias")] + ["1.weight", "1.bias"]
+
+
+def _rgnet(student, rng):
+    p = Program()
+    net = p.call("build_rgnet")
+    x = torch.randn(rng.randint(2, 6), 4, generator=torch.Generator().manual_seed(rng.getrandbits(31)))
+    snap = p.snapshot(net)
+    out = p.ret(p.call(net, x, no_grad=True, catch=True))
+    result = student.run(p, "build_rgnet()")
+    return result[snap], x, result[out]
+
+
+def _rgnet_forward(snap, x: torch.Tensor) -> torch.Tensor:
+    values = {n: t.data for n, t in snap.params}
+    h = x
+    for b in range(4):
+        h = torch.relu(h @ values[f"0.block {b}.0.weight"].T + values[f"0.block {b}.0.bias"])
+        h = torch.relu(h @ values[f"0.block {b}.2.weight"].T + values[f"0.block {b}.2.bias"])
+    return h @ values["1.weight"].T + values["1.bias"]
+
+
+@pytest.mark.question("build_rgnet", points=1)
+def test_build_rgnet_structure_and_names(student, rng):
+    """Sequential(block2(), Linear(4, 1)) with children 'block 0'…'block 3' and exactly rgnet's names"""
+    snap, _, _ = _rgnet(student, rng)
+    modules = dict(snap.modules)
+    names = [n for n, _ in snap.params]
+    for b in range(4):
+        assert f"0.block {b}" in modules, (f"block2() must register its children as 'block 0' … 'block 3' "
+                                           f"(add_module(f'block {{i}}', block1())); 'block {b}' is missing")
+        for i, cls in enumerate(["Linear", "ReLU", "Linear", "ReLU"]):
+            got = modules.get(f"0.block {b}.{i}")
+            assert got is not None and got.cls == cls, (
+                f"each block is Sequential(Linear(4, 8), ReLU(), Linear(8, 4), ReLU()); "
+                f"child {i} of 'block {b}' is {got.cls if got else 'missing'}")
+    assert modules.get("1") is not None and modules["1"].cls == "Linear", "rgnet's second child is nn.Linear(4, 1)"
+    assert sorted(names) == sorted(RGNET_NAMES), ("the parameter names must be exactly those of "
+                                                  "Sequential(block2(), Linear(4, 1)) (e.g. '0.block 0.0.weight')")
+    assert names == RGNET_NAMES, "the parameters must come in rgnet's order: block 0 … block 3, then the output layer"
+    for name, t in snap.params:
+        layer = name.split(".")[-2]
+        want = {"0": (8, 4), "2": (4, 8)}.get(layer, (1, 4)) if name.endswith("weight") else \
+            {"0": (8,), "2": (4,)}.get(layer, (1,))
+        assert t.shape == want, f"{name} has the wrong shape: blocks are Linear(4, 8) then Linear(8, 4), output Linear(4, 1)"
+
+
+@pytest.mark.question("build_rgnet", points=1)
+def test_build_rgnet_shares_nothing_between_blocks(student, rng):
+    """no parameter shared: every block and layer its own module"""
+    snap, _, _ = _rgnet(student, rng)
+    for group in snap.module_groups():
+        raise AssertionError(f"{' and '.join(repr(n) for n in group[:2])} are the same module: "
+                             "create a new block (and new layers) for every name")
+    for group in snap.shared_groups():
+        raise AssertionError(f"{group[0]!r} and {group[1]!r} are the same tensor: no parameter may be shared")
+
+
+@pytest.mark.question("build_rgnet", points=1)
+def test_build_rgnet_computes_rgnet(student, rng):
+    """the forward pass is rgnet's on a batch of 4 features"""
+    snap, x, out = _rgnet(student, rng)
+    assert not isinstance(out, Raised), f"rgnet(X) raised {getattr(out, 'type', '')} for X of shape {tuple(x.shape)}"
+    assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
+        f"rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)"
+    if all(n in dict(snap.params) for n in RGNET_NAMES):
+        assert torch.allclose(out.data, _rgnet_forward(snap, x), rtol=1e-4, atol=1e-5), \
+            "rgnet(X) does not compute block 0 … block 3 then the output layer"
+
+
+# ------------------------------------------------------------------ FrozenHiddenMLP
+
+
+def _frozen(student, rng, extra=None):
+    p = Program()
+    net = p.call("FrozenHiddenMLP")
+    gen = torch.Generator().manual_seed(rng.getrandbits(31))
+    x = torch.randn(rng.randint(2, 5), 20, generator=gen)
+    out = p.ret(p.call(net, x, no_grad=True))
+    snap = p.snapshot(net)
+    later = extra(p, net, gen) if extra else None
+    result = student.run(p, "FrozenHiddenMLP")
+    return result, snap, x, out, later
+
+
+@pytest.mark.question("FrozenHiddenMLP", points=1)
+def test_frozen_hidden_mlp_rand_weight_is_a_buffer(student, rng):
+    """rand_weight is a (20, 20) buffer of torch.rand values; parameters are exactly linear.weight, linear.bias"""
+    result, snap, _, _, _ = _frozen(student, rng)
+    snap = result[snap]
+    names = [n for n, _ in snap.params]
+    buffers = dict(snap.buffers)
+    assert "rand_weight" not in names, "rand_weight must be a buffer (register_buffer), not a parameter"
+    assert "rand_weight" in buffers, "rand_weight must be registered as a buffer: register_buffer('rand_weight', …)"
+    assert names == ["linear.weight", "linear.bias"], (
+        "named_parameters() must yield exactly linear.weight and linear.bias")
+    w = buffers["rand_weight"]
+    assert w.shape == (20, 20), "rand_weight must have shape (20, 20)"
+    # torch.rand draws from [0, 1): the values stay there, and 400 of them have a standard
+    # deviation near 0.289; below 0.2 has probability far under 1e-12 for a torch.rand draw.
+    assert bool(((w.data >= 0) & (w.data < 1)).all()) and float(w.data.double().std()) > 0.2, \
+        "rand_weight's values must come from torch.rand (uniform on [0, 1))"
+    assert snap.param("linear.weight").shape == (20, 20), "linear must be an nn.Linear(20, 20)"
+
+
+@pytest.mark.question("FrozenHiddenMLP", points=1)
+def test_frozen_hidden_mlp_state_dict(student, rng):
+    """state_dict() holds exactly rand_weight, linear.weight, linear.bias"""
+    result, snap, _, _, _ = _frozen(student, rng)
+    keys = result[snap].state_dict
+    assert sorted(keys) == sorted(["rand_weight", "linear.weight", "linear.bias"]), (
+        "state_dict() must hold exactly rand_weight, linear.weight and linear.bias"
+        + (" (rand_weight is missing: a plain attribute or persistent=False is not saved)"
+           if "rand_weight" not in keys else ""))
+
+
+def _fixed_hidden_forward(x, w_rand, weight, bias):
+    h = x @ weight.T + bias
+    h = torch.relu(h @ w_rand + 1)
+    h = h @ weight.T + bias
+    while h.abs().sum() > 1:
+        h /= 2
+    return h.sum()
+
+
+@pytest.mark.question("FrozenHiddenMLP", points=1)
+def test_frozen_hidden_mlp_forward_is_fixed_hidden_mlps(student, rng):
+    """forward computes FixedHiddenMLP's forward exactly"""
+    result, snap, x, out, _ = _frozen(student, rng)
+    snap, out = result[snap], result[out]
+    buffers, params = dict(snap.buffers), dict(snap.params)
+    assert isinstance(out, TensorRef) and out.shape == (), "forward must return X.sum(), a 0-dimensional tensor"
+    if "rand_weight" in buffers and "linear.weight" in params and "linear.bias" in params:
+        want = _fixed_hidden_forward(x, buffers["rand_weight"].data, params["linear.weight"].data, params["linear.bias"].data)
+        assert torch.allclose(out.data, want, rtol=1e-4, atol=1e-6), \
+            "forward must be FixedHiddenMLP's: linear, relu(X @ rand_weight + 1), the same linear, halve while |X|.sum() > 1, sum"
+
+
+@pytest.mark.question("FrozenHiddenMLP", points=1)
+def test_frozen_hidden_mlp_buffer_follows_to_and_load_state_dict(student, rng):
+    """rand_weight follows .to(torch.float64) and load_state_dict"""
+    def extra(p, net, gen):
+        new = {"rand_weight": torch.rand(20, 20, generator=gen), "linear.weight": torch.randn(20, 20, generator=gen),
+               "linear.bias": torch.randn(20, generator=gen)}
+        p.method(net, "load_state_dict", new)
+        loaded = p.snapshot(net)
+        p.method(net, "to", torch.float64)
+        moved = p.snapshot(net)
+        return new, loaded, moved
+
+    result, _, _, _, (new, loaded, moved) = _frozen(student, rng, extra)
+    loaded, moved = dict(result[loaded].buffers), dict(result[moved].buffers)
+    assert "rand_weight" in loaded, "rand_weight must be a buffer"
+    assert torch.equal(loaded["rand_weight"].data, new["rand_weight"]), "load_state_dict must set rand_weight"
+    assert moved["rand_weight"].dtype == "float64", "rand_weight must follow the module through .to(torch.float64)"
+
+
+# ------------------------------------------------------------------ shared_names
+
+
+def _groups(module: torch.nn.Module) -> list[list[str]]:
+    by_id: dict[int, list[str]] = {}
+    for n, p in module.named_parameters(remove_duplicate=False):
+        by_id.setdefault(id(p), []).append(n)
+    return [names for names in by_id.values() if len(names) > 1]
+
+
+def _check_groups(got, module) -> None:
+    assert isinstance(got, list), f"shared_names must return a list, not {describe(got)}"
+    assert all(isinstance(g, (list, tuple)) for g in got), "each group of shared_names must be a list (or tuple) of names"
+    got = [list(g) for g in got]
+    want = _groups(module)
+    if want and not got:
+        raise AssertionError("shared_names found no sharing where a parameter is registered under several names")
+    if not want and got:
+        raise AssertionError("shared_names reported sharing in a module where nothing is shared: return []")
+    assert sorted(map(sorted, got)) == sorted(map(sorted, want)), (
+        "shared_names must group every name of each shared parameter (look at "
+        "named_parameters(remove_duplicate=False), grouped by identity), and leave single names out")
+    assert got == want, ("shared_names: names within a group, and the groups, must follow "
+                         "named_parameters(remove_duplicate=False) order")
+
+
+@pytest.mark.question("shared_names", points=1)
+def test_shared_names_groups_every_name_of_a_shared_parameter(student, rng):
+    """every name of each shared parameter, in order, groups ordered by first name"""
+    cases = zoo.cases(rng, zoo.shared, zoo.shared)
+    for case, got in zip(cases, call_each(student, "shared_names", cases)):
+        _check_groups(got, build(case))
+
+
+@pytest.mark.question("shared_names", points=1)
+def test_shared_names_empty_when_nothing_is_shared(student, rng):
+    """[] when nothing is shared"""
+    cases = zoo.cases(rng, zoo.nested_seq, zoo.custom_lists, zoo.with_buffers)
+    for case, got in zip(cases, call_each(student, "shared_names", cases)):
+        _check_groups(got, build(case))

@@ -1,0 +1,193 @@
+"""The otter notebooks run in a real Jupyter kernel.
+
+For every master notebook `solutions/NAME.ipynb`:
+
+(a) the master runs top to bottom without error (its otter test cells call their tests);
+(b) the committed student notebook `assignments/NAME/NAME.ipynb`, with the reference solutions
+    pasted into its answer cells, runs without error, every `grader.check` reports that all
+    tests passed, and `grader.export()` makes a zip whose public tests pass;
+(c) the plain student notebook runs with every `grader.check` reporting failures, and the
+    kernel survives.
+
+Kernels are slow to start (and torch to import), so every notebook of the module is executed
+once, concurrently, by a module-scoped fixture; the tests only read the results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+MASTERS = sorted((ROOT / "solutions").glob("*.ipynb"))
+NAMES = [p.stem for p in MASTERS]
+
+CELL_TIMEOUT = 120  # seconds per cell: generous, CI machines are slow
+CHECK = re.compile(r"""^\s*grader\.check\(\s*["']([^"']+)["']\s*\)\s*$""")
+EXPORT = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
+ANSWER_TAG = "otter_answer_cell"  # otter assign's tag on the cells students fill in
+
+
+def student_path(name: str) -> Path:
+    return ROOT / "assignments" / name / f"{name}.ipynb"
+
+
+def with_solutions(student: nbformat.NotebookNode, master: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The student notebook with each code answer cell replaced by the master's cell.
+
+    `python -m autograder assign` keeps the master's cell ids, so an answer cell has the id of
+    the master cell it was stripped from; the master cell (markers are comments) is the answer.
+    """
+    by_id = {c.get("id"): c for c in master.cells}
+    nb = copy.deepcopy(student)
+    answers = [c for c in nb.cells if c.cell_type == "code" and ANSWER_TAG in c.metadata.get("tags", [])]
+    assert answers, "the student notebook has no answer cells"
+    for cell in answers:
+        source = by_id.get(cell.get("id"))
+        assert source is not None, (
+            f"answer cell {cell.get('id')!r} has no master cell with that id: run `make assign`"
+        )
+        cell.source = source.source
+    return nb
+
+
+def check_cells(nb: nbformat.NotebookNode) -> list[tuple[str, nbformat.NotebookNode]]:
+    """(question, cell) for every `grader.check("question")` cell."""
+    found = []
+    for cell in nb.cells:
+        m = CHECK.match(cell.source) if cell.cell_type == "code" else None
+        if m:
+            found.append((m.group(1), cell))
+    return found
+
+
+def result_text(cell: nbformat.NotebookNode) -> str:
+    """What `grader.check` displayed: the text/plain of the result (otter's summary), errors too."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type in ("execute_result", "display_data"):
+            parts.append(out.data.get("text/plain", ""))
+        elif out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "\n".join(parts)
+
+
+async def run_notebook(
+    nb: nbformat.NotebookNode, filename: str, allow_errors: bool, gate: asyncio.Semaphore
+) -> tuple[nbformat.NotebookNode, Path]:
+    """Execute `nb` saved as `filename` in a fresh temp dir (the kernel's cwd); return it and the dir."""
+    workdir = Path(tempfile.mkdtemp(prefix="nbtest-"))
+    # otter.Notebook("NAME.ipynb") reads its tests from the file, and export() zips it
+    nbformat.write(nb, workdir / filename)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    async with gate:
+        await client.async_execute()
+    return nb, workdir
+
+
+@pytest.fixture(scope="module")
+def executed() -> Iterator[dict[tuple[str, str], object]]:
+    """(name, "master" | "solved" | "blank") -> (executed notebook, workdir) or the exception."""
+    jobs: dict[tuple[str, str], object] = {}
+    for master_path in MASTERS:
+        name = master_path.stem
+        master = nbformat.read(master_path, as_version=4)
+        jobs[name, "master"] = (master, f"{name}.ipynb", False)
+        if student_path(name).is_file():
+            student = nbformat.read(student_path(name), as_version=4)
+            try:
+                jobs[name, "solved"] = (with_solutions(student, master), f"{name}.ipynb", False)
+            except AssertionError as e:
+                jobs[name, "solved"] = e
+            # no export in the blank run: nothing to learn from it, and it costs a second kernel
+            blank = copy.deepcopy(student)
+            blank.cells = [c for c in blank.cells if not EXPORT.search(c.source)]
+            jobs[name, "blank"] = (blank, f"{name}.ipynb", True)
+
+    async def run_all() -> list[object]:
+        gate = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+        todo = [run_notebook(*job, gate) if isinstance(job, tuple) else _raise(job) for job in jobs.values()]
+        return await asyncio.gather(*todo, return_exceptions=True)
+
+    results = dict(zip(jobs, asyncio.run(run_all())))
+    yield results
+    for value in results.values():
+        if isinstance(value, tuple):
+            shutil.rmtree(value[1], ignore_errors=True)
+
+
+async def _raise(error: BaseException) -> None:
+    raise error
+
+
+def get(executed: dict, name: str, variant: str) -> tuple[nbformat.NotebookNode, Path]:
+    if (name, variant) not in executed:
+        pytest.fail(f"no student notebook {student_path(name).relative_to(ROOT)}: run `make assign`", pytrace=False)
+    value = executed[name, variant]
+    if isinstance(value, BaseException):
+        pytest.fail(f"{variant} notebook of {name!r} failed:\n{value}", pytrace=False)
+    return value
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_master_runs(executed, name: str) -> None:
+    """(a) The master notebook, test cells included, runs top to bottom without error."""
+    get(executed, name, "master")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solved_student_notebook_passes(executed, name: str) -> None:
+    """(b) The student notebook with the reference solutions pasted in passes every check."""
+    nb, workdir = get(executed, name, "solved")
+    checks = check_cells(nb)
+    assert checks, "the student notebook has no grader.check cells"
+    failed = [
+        f"grader.check({q!r}) did not pass:\n{result_text(cell)}"
+        for q, cell in checks
+        if not result_text(cell).startswith(f"{q} results: All test cases passed!")
+    ]
+    assert not failed, "\n\n".join(failed)
+
+    # grader.export(): a zip holding the notebook, whose public tests otter re-ran and passed
+    exports = [c for c in nb.cells if c.cell_type == "code" and EXPORT.search(c.source)]
+    assert exports, "the student notebook has no grader.export() cell"
+    zips = list(workdir.glob(f"{name}_*.zip"))
+    assert len(zips) == 1, f"grader.export() made {len(zips)} zip files"
+    assert f"{name}.ipynb" in zipfile.ZipFile(zips[0]).namelist()
+    report = result_text(exports[0])
+    assert "Your submission received the following results" in report, report
+    for q, _ in checks:
+        assert f"{q} results: All test cases passed!" in report, report
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_blank_student_notebook_reports_failures(executed, name: str) -> None:
+    """(c) Without solutions, every check reports failed tests and the kernel survives."""
+    nb, _ = get(executed, name, "blank")
+    checks = check_cells(nb)
+    assert checks, "the student notebook has no grader.check cells"
+    for q, cell in checks:
+        text = result_text(cell)
+        assert text.startswith(f"{q} results:") and "Test case failed" in text, (
+            f"grader.check({q!r}) on the blank notebook should report failures, got:\n{text}"
+        )
