@@ -168,6 +168,13 @@ def decode(node: Any, blobs: list[bytes]) -> Any:
         return out
     if t == "tensor":
         return _decode_tensor(node, blobs)
+    if t == "dtype":
+        import torch
+
+        dtype = getattr(torch, str(v), None)
+        if not isinstance(dtype, torch.dtype):
+            raise ChannelError("unknown dtype")
+        return dtype
     if t == "module":
         return ModuleRef(oid=int(node["oid"]), cls=str(node["cls"]))
     if t == "object":
@@ -245,6 +252,8 @@ class Encoder:
             return self.tensor(obj)
         if isinstance(obj, torch.nn.Module):
             return {"t": "module", "oid": self.ids.of(obj), "cls": _qualname(obj)}
+        if isinstance(obj, torch.dtype):
+            return {"t": "dtype", "v": str(obj).replace("torch.", "")}
         if isinstance(obj, torch.Size):
             return {"t": "size", "v": [self.encode(int(x), depth + 1) for x in obj]}
         if type(obj) in (list, tuple):

@@ -84,23 +84,21 @@ class Child:
                     op = step["op"]
                     try:
                         value = self.step(op, step, slots, arg, enc, torch)
+                        if "out" in step:
+                            slots[step["out"]] = value
+                        if op in ("return", "snapshot", "count_calls", "same") or step.get("ret"):
+                            results.append(self.encode_result(value, enc))
                     except (Timeout, StepError):
                         raise
-                    except BaseException as exc:
-                        if isinstance(exc, SystemExit) and not step.get("catch"):
-                            results.append(channel.raised(exc, _student_tb(exc)))
-                            status = "raised"
-                            break
-                        if step.get("catch"):
-                            value = _Caught(exc)
-                        else:
-                            results.append(channel.raised(exc, _student_tb(exc)))
-                            status = "raised"
-                            break
-                    if "out" in step:
-                        slots[step["out"]] = value
-                    if op in ("return", "snapshot", "count_calls", "same") or step.get("ret"):
-                        results.append(self.encode_result(value, enc))
+                    except BaseException as exc:  # the student's code (or its value) failed this step
+                        if step.get("catch") and op == "call":
+                            slots[step["out"]] = _Caught(exc)
+                            if step.get("ret"):
+                                results.append(self.encode_result(slots[step["out"]], enc))
+                            continue
+                        results.append(channel.raised(exc, _student_tb(exc)))
+                        status = "raised"
+                        break
         except Timeout:
             status = "timeout"
         except StepError as exc:

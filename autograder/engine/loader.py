@@ -48,6 +48,10 @@ def strip_magics(source: str) -> str | None:
     return "\n".join(lines)
 
 
+def _has_code(cell: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("#") for line in cell.splitlines())
+
+
 def _code_cells(sources: list[str]) -> list[str]:
     cells = [strip_magics(s) for s in sources]
     return [c for c in cells if c is not None and c.strip()]
@@ -91,6 +95,11 @@ def _python_cells(raw: bytes) -> list[str]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LoadError("the .py file is not UTF-8 text") from None
+    return split_percent_cells(text)
+
+
+def split_percent_cells(text: str) -> list[str]:
+    """Split a percent-format script (``# %%`` markers, as jupytext and editors write) into cells."""
     cells, current = [], []
     for line in text.splitlines():
         if _PERCENT_CELL.match(line):
@@ -148,6 +157,6 @@ def load(path: str | Path) -> Submission:
     else:
         raise LoadError(f"'{path.name}' is not a notebook (.ipynb), a Python file (.py) or a zip holding one notebook")
     cells = _code_cells(sources)
-    if not cells:
-        raise LoadError("the submission holds no code")
+    if not any(_has_code(c) for c in cells):
+        raise LoadError("the submission holds no code (only comments, markdown or magics)")
     return Submission(name=path.name, cells=cells, digest=digest, notes=notes)

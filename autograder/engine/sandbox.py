@@ -188,6 +188,10 @@ class Sandbox:
                 pids.append(pid)
         return pids
 
+    def strays(self) -> bool:
+        """Whether processes other than the child itself are alive in the sandbox (the student forked)."""
+        return any(pid != self.proc.pid for pid in self.processes())
+
     def _watch(self) -> None:
         budget = self.limits.memory + 512 * 2**20  # the limit plus Python and torch themselves
         while not self._stop.wait(0.1):

@@ -14,6 +14,10 @@ from .channel import Encoder, ModuleRef, TensorRef, _decode_tensor
 
 def take(module: Any, enc: Encoder) -> dict:
     """Child side: encode a module's parameters, buffers and submodules (names with duplicates)."""
+    import torch
+
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"the value is {type(module).__name__!r}, not an nn.Module")
     tensor = enc.tensor
     return {
         "t": "snapshot", "oid": enc.ids.of(module), "cls": type(module).__qualname__,

@@ -288,6 +288,9 @@ class Student:
             return self._dead(StudentCrashed(f"{what}: {exc.reason}"))
         finally:
             self.budget -= time.monotonic() - started
+        if sb.strays():  # forked processes could answer for the child later, or burn CPU: end them all
+            self._discard()
+            return self._dead(StudentCrashed(f"{what} started processes that kept running; they were killed"))
         _, over = sb.take_output()
         if over:
             raise StudentProblem(f"{what} printed more than {self.limits.output // 1024} KiB (output limit per question)")

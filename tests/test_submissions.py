@@ -1,0 +1,60 @@
+"""Every grader can fail: realistic wrong submissions lose exactly the points they should.
+
+``tests/submissions/<assignment>/`` holds mistake files (see ``autograder/samples.py``)
+and ``EXPECTED.json``: for each file, the score each affected question must get
+(questions not listed must get full marks) and a phrase each affected question's
+hints must contain. The reference (the master notebook's answers) must score 100%.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autograder.samples import compose_folder
+from conftest import ROOT, grade_cli, load_gradebook
+
+SUBMISSIONS = ROOT / "tests" / "submissions"
+ASSIGNMENTS = sorted(p.name for p in SUBMISSIONS.iterdir() if (p / "EXPECTED.json").exists()) \
+    if SUBMISSIONS.exists() else []
+
+
+def _cases():
+    for a in ASSIGNMENTS:
+        expected = json.loads((SUBMISSIONS / a / "EXPECTED.json").read_text())
+        yield pytest.param(a, "reference", {}, id=f"{a}-reference")
+        for name in sorted(p.stem for p in (SUBMISSIONS / a).glob("*.py")):
+            assert name in expected, f"{a}/{name}.py has no entry in EXPECTED.json"
+            yield pytest.param(a, name, expected[name], id=f"{a}-{name}")
+
+
+@pytest.fixture(scope="session")
+def graded(tmp_path_factory):
+    """Grade every assignment's composed submissions once, through the CLI."""
+    cache = {}
+
+    def get(assignment: str):
+        if assignment not in cache:
+            base = tmp_path_factory.mktemp(assignment)
+            compose_folder(assignment, SUBMISSIONS / assignment, base / "in")
+            run = grade_cli(assignment, [base / "in"], base / "out", "--jobs", "2")
+            assert run.returncode == 0, run.stderr
+            cache[assignment] = (load_gradebook(base / "out"), base / "out")
+        return cache[assignment]
+    return get
+
+
+@pytest.mark.parametrize("assignment,name,expected", list(_cases()))
+def test_submission_loses_exactly_its_questions(graded, assignment, name, expected):
+    book, out = graded(assignment)
+    row = book[f"{name}.ipynb"]
+    results = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
+    scores = expected.get("scores", {})
+    for q, got in row["questions"].items():
+        want = scores.get(q, got["max_score"])
+        hints = [t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed"]
+        assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {hints}"
+    for q, phrase in expected.get("hint", {}).items():
+        hints = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
+        assert phrase.lower() in hints.lower(), f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
