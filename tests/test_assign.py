@@ -44,7 +44,7 @@ def test_student_files_are_up_to_date(tmp_path: Path, name: str) -> None:
     assert not differ, STALE.format(name=name) + f"\ndiffering: {differ}"
 
 
-def blocks(master: nbformat.NotebookNode, kind: str) -> list[tuple[bool, list[nbformat.NotebookNode]]]:
+def blocks(master: nbformat.NotebookNode, kind: str) -> list[list[nbformat.NotebookNode]]:
     """The cells inside each `# BEGIN <KIND>` ... `# END <KIND>` raw-cell block of the master."""
     begin, end = (re.compile(rf"#\s+{b}\s+{kind}", re.IGNORECASE) for b in ("begin", "end"))
     found, current = [], None
@@ -59,17 +59,20 @@ def blocks(master: nbformat.NotebookNode, kind: str) -> list[tuple[bool, list[nb
     return found
 
 
-def in_solution_lines(source: str) -> list[str]:
-    """Lines between `# BEGIN SOLUTION` and `# END SOLUTION` in a cell, and `... # SOLUTION` lines."""
-    lines, inside = [], False
+def split_solution(source: str) -> tuple[list[str], set[str]]:
+    """A master cell's solution lines (inside `# BEGIN/END SOLUTION`, or `... # SOLUTION` without
+    the marker) and its other lines, stripped; comments and blank lines are left out."""
+    solution, other, inside = [], set(), False
     for line in source.splitlines():
         if re.search(r"#\s*BEGIN\s+SOLUTION", line):
             inside = True
         elif re.search(r"#\s*END\s+SOLUTION", line):
             inside = False
         elif inside or re.search(r"#\s*SOLUTION\s*$", line):
-            lines.append(line.strip())
-    return [line for line in lines if line and not line.startswith("#")]
+            solution.append(re.sub(r"#\s*SOLUTION\s*$", "", line).strip())
+        else:
+            other.add(line.strip())
+    return [line for line in solution if line and not line.startswith("#")], other
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -98,11 +101,9 @@ def test_student_notebook_has_no_solutions(name: str) -> None:
             # since given code elsewhere may legitimately repeat a solution line.
             answer = by_id.get(cell.get("id"))
             assert answer is not None, STALE.format(name=name) + f"\nno answer cell {cell.get('id')!r}"
-            kept = {line.strip() for line in answer.source.splitlines()}
-            outside = {  # lines of the master cell that are not solution lines may repeat them
-                line.strip() for line in cell.source.splitlines()
-            } - set(in_solution_lines(cell.source))
-            leaked = [line for line in in_solution_lines(cell.source) if line in kept - outside]
+            solution, other = split_solution(cell.source)
+            kept = {line.strip() for line in answer.source.splitlines()} - other
+            leaked = [line for line in solution if line in kept]
             assert not leaked, f"solution lines in answer cell {cell.get('id')!r}: {leaked}"
 
 

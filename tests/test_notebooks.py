@@ -100,8 +100,12 @@ async def run_notebook(
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(workdir)}},
     )
-    async with gate:
-        await client.async_execute()
+    try:
+        async with gate:
+            await client.async_execute()
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     return nb, workdir
 
 

@@ -100,9 +100,8 @@ def assign(
 
     with tempfile.TemporaryDirectory(prefix=f"otter-assign-{name}-") as tmp:
         result = Path(tmp) / "result"
-        cmd = [sys.executable, "-m", "otter", "assign", "--no-pdfs", str(master), str(result)]
-        if not run_tests:
-            cmd.insert(4, "--no-run-tests")
+        flags = ["--no-pdfs"] + ([] if run_tests else ["--no-run-tests"])
+        cmd = [sys.executable, "-m", "otter", "assign", *flags, str(master), str(result)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"otter assign failed on {master}:\n{proc.stdout}\n{proc.stderr}")
