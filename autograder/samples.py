@@ -1,37 +1,58 @@
-"""Sample submissions composed from a master notebook and a mistake.
+"""Sample submissions: the student notebook with the reference answers, plus a mistake.
 
-A mistake file (``tests/submissions/<assignment>/<name>.py``) holds only the
-definitions a student got wrong. ``compose`` writes a notebook made of the
-master notebook's code cells (the given models, the reference answers) with the
-mistake as a last cell, so it overrides exactly those names, as a student's
-notebook with that one wrong answer would. ``make demo``, the tests and the
-bulk benchmark grade such notebooks.
+``solved_notebook`` pastes the master notebook's answers into the committed
+student notebook (``assignments/<a>/<a>.ipynb``): ``python -m autograder assign``
+keeps the master's cell ids, so each answer cell (otter's ``otter_answer_cell``
+tag) has the id of the master cell it was stripped from. The result is what a
+student who got everything right submits, otter metadata included.
+
+A mistake file (``tests/submissions/<a>/<name>.py``) holds only the definitions a
+student got wrong; ``compose`` appends it (split on ``# %%`` markers) as the last
+cells, so it overrides exactly those names. ``make demo``, the tests and the
+benchmarks grade such notebooks.
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+ANSWER_TAG = "otter_answer_cell"
 
 
-def master_cells(assignment: str) -> list[dict]:
-    """The code cells of ``solutions/<assignment>.ipynb`` (outputs dropped)."""
-    nb = json.loads((ROOT / "solutions" / f"{assignment}.ipynb").read_text(encoding="utf-8"))
-    return [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-             "source": c["source"]} for c in nb["cells"] if c.get("cell_type") == "code"]
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def solved_notebook(assignment: str, root: Path = ROOT) -> dict:
+    """The committed student notebook with every code answer cell replaced by the master's cell."""
+    student = _read(root / "assignments" / assignment / f"{assignment}.ipynb")
+    master = {c.get("id"): c for c in _read(root / "solutions" / f"{assignment}.ipynb")["cells"]}
+    nb = copy.deepcopy(student)
+    answers = [c for c in nb["cells"] if c["cell_type"] == "code" and ANSWER_TAG in c.get("metadata", {}).get("tags", [])]
+    if not answers:
+        raise ValueError(f"assignments/{assignment}: the student notebook has no answer cells")
+    for cell in answers:
+        source = master.get(cell.get("id"))
+        if source is None:
+            raise ValueError(f"answer cell {cell.get('id')!r} has no master cell with that id: run `make assign`")
+        cell["source"] = source["source"]
+    for cell in nb["cells"]:  # nbformat's on-disk form may split sources into lines
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    return nb
 
 
 def compose(assignment: str, mistake: Path | None, dest: Path) -> Path:
-    """Write ``dest`` (.ipynb): the reference answers, then the mistake's code (if any) as the last cell(s)."""
+    """Write ``dest`` (.ipynb): the solved student notebook, then the mistake's code (if any) as the last cells."""
     from .engine.loader import split_percent_cells
 
-    cells = master_cells(assignment)
-    if mistake is not None:  # a mistake in percent format (# %%) becomes several cells
-        cells += [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
-                  for source in split_percent_cells(mistake.read_text(encoding="utf-8")) if source.strip()]
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "language": "python",
-          "display_name": "Python 3"}}, "cells": [dict(c, id=f"cell-{i}") for i, c in enumerate(cells)]}
+    nb = solved_notebook(assignment)
+    if mistake is not None:
+        sources = [s for s in split_percent_cells(mistake.read_text(encoding="utf-8")) if s.strip()]
+        nb["cells"] += [{"cell_type": "code", "id": f"mistake-{i}", "metadata": {}, "execution_count": None,
+                         "outputs": [], "source": source} for i, source in enumerate(sources)]
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(nb, indent=1) + "\n", encoding="utf-8")
     return dest

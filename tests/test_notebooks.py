@@ -29,6 +29,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograder.samples import solved_notebook
+
 ROOT = Path(__file__).resolve().parents[1]
 MASTERS = sorted((ROOT / "solutions").glob("*.ipynb"))
 NAMES = [p.stem for p in MASTERS]
@@ -36,30 +38,15 @@ NAMES = [p.stem for p in MASTERS]
 CELL_TIMEOUT = 120  # seconds per cell: generous, CI machines are slow
 CHECK = re.compile(r"""^\s*grader\.check\(\s*["']([^"']+)["']\s*\)\s*$""")
 EXPORT = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
-ANSWER_TAG = "otter_answer_cell"  # otter assign's tag on the cells students fill in
 
 
 def student_path(name: str) -> Path:
     return ROOT / "assignments" / name / f"{name}.ipynb"
 
 
-def with_solutions(student: nbformat.NotebookNode, master: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """The student notebook with each code answer cell replaced by the master's cell.
-
-    `python -m autograder assign` keeps the master's cell ids, so an answer cell has the id of
-    the master cell it was stripped from; the master cell (markers are comments) is the answer.
-    """
-    by_id = {c.get("id"): c for c in master.cells}
-    nb = copy.deepcopy(student)
-    answers = [c for c in nb.cells if c.cell_type == "code" and ANSWER_TAG in c.metadata.get("tags", [])]
-    assert answers, "the student notebook has no answer cells"
-    for cell in answers:
-        source = by_id.get(cell.get("id"))
-        assert source is not None, (
-            f"answer cell {cell.get('id')!r} has no master cell with that id: run `make assign`"
-        )
-        cell.source = source.source
-    return nb
+def with_solutions(name: str) -> nbformat.NotebookNode:
+    """The committed student notebook with the master's answers pasted in (see autograder.samples)."""
+    return nbformat.from_dict(solved_notebook(name, ROOT))
 
 
 def check_cells(nb: nbformat.NotebookNode) -> list[tuple[str, nbformat.NotebookNode]]:
@@ -120,8 +107,8 @@ def executed() -> Iterator[dict[tuple[str, str], object]]:
         if student_path(name).is_file():
             student = nbformat.read(student_path(name), as_version=4)
             try:
-                jobs[name, "solved"] = (with_solutions(student, master), f"{name}.ipynb", False)
-            except AssertionError as e:
+                jobs[name, "solved"] = (with_solutions(name), f"{name}.ipynb", False)
+            except ValueError as e:
                 jobs[name, "solved"] = e
             # no export in the blank run: nothing to learn from it, and it costs a second kernel
             blank = copy.deepcopy(student)
