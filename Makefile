@@ -7,11 +7,11 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
 ASSIGNMENT ?= access
-SUBMISSIONS ?= tests/submissions/$(ASSIGNMENT)
+SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench stats clean
+.PHONY: venv demo test grade assign bench clean
 
 venv: $(STAMP)
 
@@ -24,19 +24,27 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PIP) install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+# Grade the bundled samples: for each assignment, the reference answers and every
+# realistic mistake in tests/submissions/ (composed into student notebooks).
 demo: venv
-	$(PY) -m autograder grade access tests/submissions/access solutions/access.ipynb --out out/demo --jobs $(JOBS)
-	@cat out/demo/gradebook.csv
+	@for a in access init tied; do \
+	  $(PY) -m autograder.samples $$a out/demo/$$a/submissions && \
+	  $(PY) -m autograder grade $$a out/demo/$$a/submissions --out out/demo/$$a/graded --jobs $(JOBS) --quiet && \
+	  echo "== $$a: out/demo/$$a/graded/gradebook.csv" && (column -s, -t < out/demo/$$a/graded/gradebook.csv 2>/dev/null || cat out/demo/$$a/graded/gradebook.csv) || exit 1; \
+	done
 
 test: venv
 	$(PY) -m pytest -q
 
+# make grade ASSIGNMENT=access SUBMISSIONS=path/to/folder OUT=out/access
 grade: venv
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade ASSIGNMENT=access SUBMISSIONS=folder-or-file OUT=dir"; exit 2; }
 	$(PY) -m autograder grade $(ASSIGNMENT) $(SUBMISSIONS) --out $(OUT) --jobs $(JOBS)
 
 assign: venv
 	$(PY) -m autograder assign
 
+# Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
 bench: venv
 	$(PY) -m autograder.bench
 

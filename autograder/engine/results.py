@@ -60,9 +60,8 @@ def gradebook_rows(gradings: list[Grading]) -> list[dict]:
     return rows
 
 
-def write_gradebook(assignment: str, gradings: list[Grading], out: Path, questions: list[str]) -> None:
+def write_gradebook(assignment: str, rows: list[dict], out: Path, questions: list[str]) -> None:
     """``gradebook.csv`` (a row per submission, a column per question, then total) and ``gradebook.json``."""
-    rows = gradebook_rows(gradings)
     _write(out / "gradebook.json", json.dumps({"assignment": assignment, "submissions": rows}, indent=2) + "\n")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -15,11 +15,13 @@ Isolation, in layers:
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import select
 import shutil
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -90,6 +92,13 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def child_env(home: str) -> dict[str, str]:
+    """The whole environment of a sandbox process: nothing inherited, no secret."""
+    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
+            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+
+
 def uid_range() -> tuple[int, int]:
     """The uids sandboxes run as: one unused uid of this range per child."""
     value = os.environ.get("AUTOGRADER_SANDBOX_UIDS")
@@ -118,9 +127,11 @@ def can_drop_privileges() -> bool:
 class Sandbox:
     """One child process running one submission's code."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, zygote: "Zygote | None" = None) -> None:
         self.limits = limits
-        self.proc: subprocess.Popen | None = None
+        self.zygote = zygote
+        self.proc: subprocess.Popen | None = None  # when spawned directly (cold); None when forked by a zygote
+        self.pid: int | None = None
         self.uid: int | None = None
         self.tmp: str | None = None
         self.killed: str | None = None  # why the watchdog killed the child, if it did
@@ -135,9 +146,7 @@ class Sandbox:
         self.tmp = tempfile.mkdtemp(prefix="autograder-")
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.tmp, "TMPDIR": self.tmp, "LANG": "C.UTF-8",
-               "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg",
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
+        env = child_env(self.tmp)
         user = {}
         processes = self.limits.processes
         if can_drop_privileges():
@@ -148,13 +157,22 @@ class Sandbox:
             # RLIMIT_NPROC counts all of this user's processes: leave room for the ones running now
             processes += self._count_user_tasks()
         os.chmod(self.tmp, 0o700)
-        code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
-                f"from autograder.engine.child import main; "
-                f"main({req_r}, {res_w}, {self.limits.memory}, {processes})")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-c", code], cwd=self.tmp, env=env, start_new_session=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            pass_fds=(req_r, res_w), close_fds=True, **user)
+        if self.zygote is not None:
+            out_r, out_w = os.pipe()
+            self.pid = self.zygote.fork([req_r, res_w, out_w], {
+                "tmp": self.tmp, "env": env, "uid": self.uid, "memory": self.limits.memory, "processes": processes})
+            os.close(out_w)
+            self.out_fd = out_r
+        else:
+            code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
+                    f"from autograder.engine.child import main; "
+                    f"main({req_r}, {res_w}, {self.limits.memory}, {processes})")
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", code], cwd=self.tmp, env=env, start_new_session=True,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                pass_fds=(req_r, res_w), close_fds=True, **user)
+            self.pid = self.proc.pid
+            self.out_fd = self.proc.stdout.fileno()
         os.close(req_r)
         os.close(res_w)
         self.wfd, self.rfd = req_w, res_r
@@ -184,7 +202,7 @@ class Sandbox:
     # ------------------------------------------------------------ processes
     def processes(self) -> list[int]:
         """Every live process of the sandbox: by uid when it has its own, else by session."""
-        if self.proc is None:
+        if self.pid is None:
             return []
         pids = []
         for p in os.listdir("/proc"):
@@ -195,18 +213,18 @@ class Sandbox:
                 uid = _proc_field(pid, "Uid")
                 if uid and uid.split()[0] == str(self.uid):
                     pids.append(pid)
-            elif _session_of(pid) == self.proc.pid:
+            elif _session_of(pid) == self.pid:
                 pids.append(pid)
         return pids
 
     def strays(self) -> bool:
         """Whether processes other than the child itself are alive in the sandbox (the student forked)."""
-        return any(pid != self.proc.pid for pid in self.processes())
+        return any(pid != self.pid for pid in self.processes())
 
     def _watch(self) -> None:
         budget = self.limits.memory + 512 * 2**20  # the limit plus Python and torch themselves
         while not self._stop.wait(0.1):
-            if self.proc is None or self.proc.poll() is not None and not self.processes():
+            if self.pid is None or not self.alive() and not self.processes():
                 return
             used = sum(_pss(p) for p in self.processes())
             if used > budget:
@@ -214,8 +232,18 @@ class Sandbox:
                 self.kill()
                 return
 
+    def alive(self) -> bool:
+        """Whether the child itself still runs (a zombie does not)."""
+        if self.proc is not None:
+            return self.proc.poll() is None
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+        except (OSError, IndexError):
+            return False
+
     def _drain(self) -> None:
-        fd = self.proc.stdout.fileno()
+        fd = self.out_fd
         while True:
             try:
                 chunk = os.read(fd, 65536)
@@ -296,7 +324,9 @@ class Sandbox:
     def _death_reason(self) -> str:
         if self.killed:
             return self.killed
-        code = self.proc.wait(timeout=5) if self.proc else None
+        if self.proc is None:  # forked by a zygote: its exit status is not ours to read
+            return "the process running your code exited or was killed"
+        code = self.proc.wait(timeout=5)
         if code is not None and code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             return f"the process running your code was killed by signal {name}"
@@ -305,12 +335,12 @@ class Sandbox:
     # ------------------------------------------------------------ end
     def kill(self) -> None:
         """Kill the child, its process group and every process of the sandbox uid."""
-        if self.proc is None:
+        if self.pid is None:
             return
         for _ in range(50):
             pids = self.processes()
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(self.pid, signal.SIGKILL)
             except OSError:
                 pass
             for pid in pids:
@@ -318,25 +348,23 @@ class Sandbox:
                     os.kill(pid, signal.SIGKILL)
                 except OSError:
                     pass
-            if self.proc.poll() is None:
+            if self.proc is not None and self.proc.poll() is None:
                 try:
                     self.proc.wait(timeout=0.05)
                 except subprocess.TimeoutExpired:
                     pass
-            if self.proc.poll() is not None and not self.processes():
+            if not self.alive() and not self.processes():
                 break
             time.sleep(0.01)
 
     def close(self) -> None:
         """End the child for good and remove its directory."""
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                channel.write_frame(self.wfd, {"cmd": "exit"})
-            except OSError:
-                pass
         self.kill()
         self._stop.set()
-        for fd in (getattr(self, "wfd", None), getattr(self, "rfd", None)):
+        own = [getattr(self, "wfd", None), getattr(self, "rfd", None)]
+        if self.proc is None:  # a Popen's stdout is closed through its file object below
+            own.append(getattr(self, "out_fd", None))
+        for fd in own:
             if fd is not None:
                 try:
                     os.close(fd)
@@ -346,3 +374,34 @@ class Sandbox:
             self.proc.stdout.close()
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Zygote:
+    """A pre-warmed process that forks sandbox children (see ``zygote.py``): bulk grading pays
+    for ``import torch`` once per worker instead of once per submission."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
+                f"from autograder.engine.zygote import serve; serve({theirs.fileno()})")
+        self.proc = subprocess.Popen([sys.executable, "-I", "-c", code], cwd="/", env=child_env("/tmp"),
+                                     stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), close_fds=True)
+        theirs.close()
+        self.sock = ours
+        self.reader = ours.makefile("rb")
+        self.lock = threading.Lock()
+
+    def fork(self, fds: list[int], spec: dict) -> int:
+        """A new sandbox child with the given pipes (stdin side, result side, output); returns its pid."""
+        with self.lock:
+            try:
+                socket.send_fds(self.sock, [json.dumps(spec).encode()], fds)
+                line = self.reader.readline()
+                return int(json.loads(line)["pid"])
+            except (OSError, ValueError, KeyError) as exc:
+                raise ChildGone(f"the grading process could not start ({exc})") from None
+
+    def close(self) -> None:
+        self.sock.close()
+        self.proc.kill()
+        self.proc.wait()

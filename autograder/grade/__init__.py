@@ -1,58 +1,99 @@
 """The ``grade`` command: grade submissions of one assignment and write results and gradebook.
 
     python -m autograder grade ASSIGNMENT PATH... --out DIR [--jobs N]
+
+One submission is graded cold, in this process (its child imports torch while
+this process does). Several go to a pool of pre-warmed workers (``pool.py``):
+each imports torch and the graders once and forks sandbox children from a
+zygote, with every isolation property of the cold path.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import ASSIGNMENTS
-from ..engine.loader import LoadError, Submission, load
-from ..engine.sandbox import Limits, Sandbox
+from ..engine.loader import LoadError, load
+from ..engine.sandbox import Limits, Sandbox, Zygote
 
 SUFFIXES = (".ipynb", ".py", ".zip")
+GRADESCOPE_METADATA = "submission_metadata.yml"
 
 
-def find_submissions(paths: list[str]) -> list[Path]:
-    """Files given, and the submission files directly inside folders given, sorted by name."""
-    found: list[Path] = []
+def pick_submission(folder: Path, assignment: str) -> tuple[Path | None, str]:
+    """The one submission file in a student's folder (searched recursively), and a note on the choice.
+
+    Several candidates: a notebook named ``<assignment>.ipynb`` first, then any notebook, then the newest file.
+    """
+    found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+                   and not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(folder).parts))
+    if not found:
+        return None, "no notebook (.ipynb), Python file (.py) or zip was submitted"
+    if len(found) == 1:
+        return found[0], ""
+    ranked = sorted(found, key=lambda p: (p.name != f"{assignment}.ipynb", p.suffix.lower() != ".ipynb",
+                                          -p.stat().st_mtime, str(p)))
+    return ranked[0], f"graded {ranked[0].relative_to(folder)} (of {len(found)} files submitted)"
+
+
+def find_submissions(paths: list[str], assignment: str) -> list[tuple[str, Path | None, str]]:
+    """(name, file, note) per submission, sorted by name within each folder given.
+
+    A folder holds submission files, or one subfolder per student (a Gradescope
+    "export submissions" folder, with ``submission_metadata.yml``, or any folder
+    of folders): then each subfolder is one submission, named after it.
+    """
+    found: list[tuple[str, Path | None, str]] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            found.extend(sorted(c for c in p.iterdir() if c.is_file() and c.suffix.lower() in SUFFIXES
-                                and not c.name.startswith(".")))
-        else:
-            found.append(p)  # named explicitly: graded (or refused with a message) whatever it is
-    return found
+        if not p.is_dir():
+            found.append((p.name, p, ""))  # named explicitly: graded (or refused with a message) whatever it is
+            continue
+        for c in sorted(p.iterdir()):
+            if c.name.startswith(".") or c.name == GRADESCOPE_METADATA:
+                continue
+            if c.is_file() and c.suffix.lower() in SUFFIXES:
+                found.append((c.name, c, ""))
+            elif c.is_dir():
+                file, note = pick_submission(c, assignment)
+                found.append((c.name, file, note))
+    names: dict[str, int] = {}
+    unique = []
+    for name, file, note in found:  # two students' "hw.ipynb" from two folders must not share a results folder
+        names[name] = names.get(name, 0) + 1
+        unique.append((name if names[name] == 1 else f"{name}-{names[name]}", file, note))
+    return unique
 
 
-def grade_one(path: Path, assignment: str, limits: Limits):
-    """Grade one submission file; never raises for anything the submission does."""
-    from ..engine.runner import Grading
-
+def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote | None = None,
+              note: str = ""):
+    """Grade one submission file; never raises for anything the submission does. Returns (Grading, seconds)."""
     started = time.monotonic()
-    try:
-        sub = load(path)
-    except LoadError as exc:
-        sub, load_error = None, str(exc)
-    sandbox = Sandbox(limits).start() if sub is not None else None  # the child imports torch while we do
+    sub, load_error = None, note or "nothing was submitted"
+    if path is not None:
+        try:
+            sub = load(path)
+        except LoadError as exc:
+            load_error = str(exc)
+    # the child starts now: cold, it imports torch while this process does
+    sandbox = Sandbox(limits, zygote).start() if sub is not None else None
     from ..engine import runner
     from ..engine.student import Student
 
     rules = runner.rules(assignment)
-    g = Grading(assignment=assignment, submission=path.name, questions=list(dict.fromkeys(r.question for r in rules)))
+    g = runner.Grading(assignment=assignment, submission=path.name if path else "",
+                       questions=list(dict.fromkeys(r.question for r in rules)))
     if sub is None:
         g.errors.append(f"not graded: {load_error}")
         g.results = [runner.RuleResult(r, passed=False, hint=f"not graded: {load_error}") for r in rules]
         return g, time.monotonic() - started
+    if note:
+        g.errors.append(note)
     g.errors.extend(sub.notes)
-    student = Student(sub, limits, sandbox=sandbox)
+    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote).start())
     try:
-        cells = student.start()
-        for c in cells:
+        for c in student.start():
             if c.fatal:
                 g.errors.append(f"cell {c.index + 1} was skipped: {c.fatal}")
             elif c.error is not None:
@@ -70,42 +111,25 @@ def grade_one(path: Path, assignment: str, limits: Limits):
     return g, time.monotonic() - started
 
 
-def output_folders(paths: list[Path]) -> list[str]:
-    """A results folder name per submission: its file name, made unique."""
-    names, seen = [], {}
-    for p in paths:
-        name = p.name
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}-{seen[name]}"
-        else:
-            seen[name] = 1
-        names.append(name)
-    return names
-
-
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
-                progress: bool = False) -> list:
-    """Grade every submission found in ``paths`` and write results and the gradebook under ``out``."""
-    from ..engine import results, runner
+                progress: bool = False) -> list[dict]:
+    """Grade every submission found in ``paths``; write results, the gradebook and reports under ``out``."""
+    from ..engine import results
 
-    files = find_submissions(paths)
-    folders = output_folders(files)
+    subs = find_submissions(paths, assignment)
     out.mkdir(parents=True, exist_ok=True)
-    questions = runner.questions(assignment)
+    if len(subs) == 1:
+        name, path, note = subs[0]
+        g, seconds = grade_one(path, assignment, limits, note=note)
+        g.submission = name
+        results.write_results(g, out / name, seconds)
+        rows, questions = results.gradebook_rows([g]), g.questions
+    else:
+        from .pool import grade_many
 
-    def work(i: int):
-        g, seconds = grade_one(files[i], assignment, limits)
-        g.submission = folders[i]
-        results.write_results(g, out / folders[i], seconds)
-        if progress:
-            print(f"graded {folders[i]}: {g.total:g}/{g.max_total:g}", file=sys.stderr)
-        return g
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        gradings = list(pool.map(work, range(len(files))))
-    results.write_gradebook(assignment, gradings, out, questions)
-    return gradings
+        rows, questions = grade_many(assignment, subs, out, jobs, limits, progress)
+    results.write_gradebook(assignment, rows, out, questions)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,17 +141,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=Limits.time, help="seconds per question (default 10)")
     parser.add_argument("--memory-limit", type=float, default=Limits.memory / 2**30, help="GiB (default 2)")
     parser.add_argument("--process-limit", type=int, default=Limits.processes, help="processes (default 64)")
-    parser.add_argument("--output-limit", type=float, default=Limits.output / 2**20, help="MiB of output per question (default 1)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--output-limit", type=float, default=Limits.output / 2**20,
+                        help="MiB of output per question (default 1)")
+    parser.add_argument("--quiet", action="store_true", help="no progress")
     args = parser.parse_args(argv)
-    if args.jobs < 1 or args.time_limit <= 0 or args.memory_limit <= 0 or args.output_limit <= 0:
+    if args.jobs < 1 or args.time_limit <= 0 or args.memory_limit <= 0 or args.output_limit <= 0 \
+            or args.process_limit < 1:
         parser.error("limits and --jobs must be positive")
     limits = Limits(time=args.time_limit, memory=int(args.memory_limit * 2**30), processes=args.process_limit,
                     output=int(args.output_limit * 2**20))
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    gradings = grade_paths(args.assignment, args.paths, args.out, args.jobs, limits, progress=not args.quiet)
+    rows = grade_paths(args.assignment, args.paths, args.out, args.jobs, limits, progress=not args.quiet)
     if not args.quiet:
-        print(f"{len(gradings)} submission(s) graded; gradebook in {args.out / 'gradebook.csv'}", file=sys.stderr)
+        print(f"{len(rows)} submission(s) graded; gradebook in {args.out / 'gradebook.csv'}", file=sys.stderr)
     return 0

@@ -1,0 +1,168 @@
+"""Bulk grading: a pool of pre-warmed workers (``worker.py``), a progress bar, and nothing lost.
+
+Each worker grades one submission at a time. A worker that dies or overruns its
+deadline (an engine failure: student code is bounded by the sandbox's limits) is
+replaced; its submission still gets a results.json and a gradebook row saying
+what happened. Rows come back in submission order, so a rerun writes the same gradebook.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..engine.sandbox import Limits
+
+STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine
+
+
+class Worker:
+    def __init__(self, assignment: str, limits: Limits) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder.grade.worker", assignment, json.dumps(dataclasses.asdict(limits))],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            cwd=Path(__file__).resolve().parents[2])
+        self.job: int | None = None
+        self.deadline = time.monotonic() + STARTUP
+        self.ready = False  # until its hello: torch and the graders imported
+
+    def send(self, job: dict, deadline: float) -> None:
+        self.job, self.deadline = job["index"], deadline
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def _deadline(path: Path | None, limits: Limits, rules: int) -> float:
+    """Generous: every cell and every rule may use its whole time limit, plus restarts."""
+    cells = 50
+    if path is not None:
+        try:
+            from ..engine.loader import load
+
+            cells = len(load(path).cells)
+        except Exception:
+            pass
+    return time.monotonic() + 60 + limits.time * (cells + rules) * 1.5
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per submission otherwise."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+
+    def step(self, name: str, row: dict) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self.tty:
+            width = 30
+            filled = width * self.done // self.total
+            rate = (time.monotonic() - self.started) / self.done
+            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                             f"{rate:5.2f} s/submission  {name[:30]:<30}")
+            if self.done == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        else:
+            print(f"[{self.done}/{self.total}] {name}: {row['total']:g}/{row['max_total']:g}", file=sys.stderr)
+
+
+def _failed(rules: list[dict], name: str, message: str):
+    """A Grading for a submission whose worker died: every rule failed with the reason."""
+    from ..engine.runner import Grading, Rule, RuleResult
+
+    g = Grading(assignment="", submission=name, questions=list(dict.fromkeys(r["question"] for r in rules)))
+    g.errors.append(f"not graded: {message}")
+    g.results = [RuleResult(Rule(r["name"], r["question"], r["points"], r["visibility"], None, r["doc"]),
+                            passed=False, hint=f"not graded: {message}") for r in rules]
+    return g
+
+
+def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: Path, jobs: int, limits: Limits,
+               progress: bool) -> tuple[list[dict], list[str]]:
+    """Grade ``subs`` (name, file, note) with ``jobs`` workers; returns (gradebook rows in order, questions)."""
+    from ..engine import results
+
+    queue = list(range(len(subs)))
+    rows: list[dict | None] = [None] * len(subs)
+    bar = Progress(len(subs), progress)
+    sel = selectors.DefaultSelector()
+    workers: list[Worker] = []
+    rules: list[dict] = []
+
+    def start() -> None:
+        w = Worker(assignment, limits)
+        workers.append(w)
+        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+
+    def retire(w: Worker, reason: str) -> None:
+        sel.unregister(w.proc.stdout)
+        workers.remove(w)
+        w.stop()
+        if w.job is not None and rows[w.job] is None and rules:
+            name = subs[w.job][0]
+            g = _failed(rules, name, reason)
+            results.write_results(g, out / name)
+            rows[w.job] = results.gradebook_rows([g])[0]
+            bar.step(name, rows[w.job])
+        elif w.job is not None and not rules:
+            queue.insert(0, w.job)  # the worker died before it could say anything: try again
+        if queue:
+            start()
+
+    def dispatch(w: Worker) -> None:
+        if queue:
+            i = queue.pop(0)
+            name, path, note = subs[i]
+            w.send({"index": i, "name": name, "path": str(path) if path else None, "note": note,
+                    "out": str(out / name)}, _deadline(path, limits, len(rules)))
+        else:
+            w.job = None
+
+    for _ in range(min(jobs, len(subs))):
+        start()
+    attempts = 0
+    try:
+        while any(r is None for r in rows):
+            if not workers:
+                attempts += 1
+                if attempts > 3:
+                    raise RuntimeError("grading workers could not start")
+                start()
+            for key, _ in sel.select(timeout=0.5):
+                w: Worker = key.data
+                line = w.proc.stdout.readline()
+                if not line:
+                    retire(w, "the grading process died while grading this submission")
+                    continue
+                msg = json.loads(line)
+                if msg["event"] == "hello":
+                    rules, w.ready = msg["rules"], True
+                    dispatch(w)
+                elif msg["event"] == "done":
+                    rows[msg["index"]] = msg["row"]
+                    bar.step(subs[msg["index"]][0], msg["row"])
+                    dispatch(w)
+            now = time.monotonic()
+            for w in list(workers):
+                if (w.job is not None or not w.ready) and now > w.deadline:
+                    retire(w, "grading this submission took far longer than its time limits allow")
+    finally:
+        for w in workers:
+            w.proc.stdin.close()  # the worker's loop ends and it stops its zygote
+            w.stop()
+    questions = list(dict.fromkeys(r["question"] for r in rules))
+    return [r for r in rows if r is not None], questions

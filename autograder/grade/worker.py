@@ -1,0 +1,46 @@
+"""A pre-warmed grading worker: torch, the graders and a zygote started once, then one job per line.
+
+Run by ``pool.py`` (trusted code, with the secret): reads jobs as JSON lines on
+stdin, grades each (its sandbox children forked from the worker's zygote),
+writes the submission's results.json itself, and answers with the gradebook row
+on its protocol stream. Nothing else may reach that stream: stray prints go to stderr.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the protocol
+    assignment, limits_json = sys.argv[1], sys.argv[2]
+    from ..engine.sandbox import Limits, Zygote
+
+    zygote = Zygote()  # imports torch in its own process while this one does
+    from ..engine import results, runner
+    from . import grade_one
+
+    limits = Limits(**json.loads(limits_json))
+    rules = runner.rules(assignment)
+    proto.write(json.dumps({"event": "hello", "rules": [
+        {"name": r.name, "question": r.question, "points": r.points, "visibility": r.visibility, "doc": r.doc}
+        for r in rules]}) + "\n")
+    try:
+        for line in sys.stdin:
+            job = json.loads(line)
+            path = Path(job["path"]) if job.get("path") else None
+            g, seconds = grade_one(path, assignment, limits, zygote=zygote, note=job.get("note", ""))
+            g.submission = job["name"]
+            results.write_results(g, Path(job["out"]), seconds)
+            proto.write(json.dumps({"event": "done", "index": job["index"], "seconds": seconds,
+                                    "row": results.gradebook_rows([g])[0]}) + "\n")
+    finally:
+        zygote.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

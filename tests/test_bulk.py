@@ -1,0 +1,104 @@
+"""Bulk grading: Gradescope export folders, otter zips, reruns, and a worker that dies mid-grading."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from autograder.samples import compose
+from conftest import ROOT, grade_cli, load_gradebook
+
+HANG = ROOT / "tests" / "hostile" / "hang.py"
+
+
+def _export_folder(base: Path) -> Path:
+    """A Gradescope "export submissions" folder: metadata, one subfolder per student."""
+    folder = base / "assignment_123_export"
+    folder.mkdir(parents=True)
+    (folder / "submission_metadata.yml").write_text("submission_1:\n  :submitters:\n  - :name: Ada\n")
+    compose("access", None, folder / "submission_1" / "access.ipynb")
+    (folder / "submission_1" / "notes.txt").write_text("see notebook")
+    compose("access", None, folder / "submission_2" / "work" / "mine.ipynb")
+    (folder / "submission_3").mkdir()
+    otter_zip = folder / "submission_4" / "access_2026_11_23.zip"
+    otter_zip.parent.mkdir()
+    nb = compose("access", None, base / "tmp.ipynb")
+    with zipfile.ZipFile(otter_zip, "w") as z:
+        z.write(nb, "access.ipynb")
+        z.writestr(".OTTER_LOG", b"\x80\x04\x95 pickle bytes never loaded")
+    return folder
+
+
+def test_gradescope_export_folder_one_row_per_student(tmp_path):
+    folder = _export_folder(tmp_path)
+    run = grade_cli("access", [folder], tmp_path / "out", "--jobs", "2")
+    assert run.returncode == 0, run.stderr
+    book = load_gradebook(tmp_path / "out")
+    assert sorted(book) == ["submission_1", "submission_2", "submission_3", "submission_4"]
+    for full in ("submission_1", "submission_2", "submission_4"):
+        assert book[full]["total"] == book[full]["max_total"], book[full]
+    assert book["submission_3"]["total"] == 0
+    assert "no notebook" in book["submission_3"]["errors"][0]
+    for name in book:
+        assert (tmp_path / "out" / name / "results.json").is_file()
+
+
+def test_rerun_gives_the_identical_gradebook(tmp_path):
+    folder = _export_folder(tmp_path)
+    for out in ("a", "b"):
+        assert grade_cli("access", [folder], tmp_path / out, "--jobs", "2").returncode == 0
+    for name in ("gradebook.csv", "gradebook.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
+    inputs = tmp_path / "in"
+    for i in range(2):
+        compose("access", HANG, inputs / f"hang{i}.ipynb")  # keeps both workers busy for seconds
+    compose("access", None, inputs / "reference.ipynb")
+    cmd = [sys.executable, "-m", "autograder", "grade", "access", str(inputs), "--out", str(tmp_path / "out"),
+           "--jobs", "2", "--quiet", "--time-limit", "4"]
+    main = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim = None
+    for _ in range(1200):  # a worker is busy once its zygote has forked a sandbox child
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        parents = {pid: _parent(pid) for pid in pids}
+        workers = [pid for pid in pids if _is_worker(pid, main.pid)]
+        busy = [w for w in workers if any(parents.get(parents.get(c)) == w for c in pids)]
+        if busy:
+            time.sleep(1)  # inside the submission's cells or its 4 s hanging question
+            victim = busy[0]
+            break
+        time.sleep(0.1)
+    assert victim is not None, "no busy worker found"
+    os.kill(victim, signal.SIGKILL)
+    _, err = main.communicate(timeout=600)
+    assert main.returncode == 0, err
+    book = load_gradebook(tmp_path / "out")
+    assert sorted(book) == ["hang0.ipynb", "hang1.ipynb", "reference.ipynb"]
+    died = [n for n, row in book.items() if any("grading process died" in e for e in row["errors"])]
+    assert len(died) == 1, book
+    assert book["reference.ipynb"]["total"] == book["reference.ipynb"]["max_total"]
+    for name in book:
+        results = json.loads((tmp_path / "out" / name / "results.json").read_text())
+        assert results["score"] == book[name]["total"]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_worker(pid: int, main: int) -> bool:
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return False
+    return b"autograder.grade.worker" in cmdline and _parent(pid) == main
