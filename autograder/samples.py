@@ -64,3 +64,20 @@ def compose_folder(assignment: str, mistakes: Path, dest: Path) -> list[Path]:
     for path in sorted(mistakes.glob("*.py")):
         out.append(compose(assignment, path, dest / f"{path.stem}.ipynb"))
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.samples ASSIGNMENT DEST``: compose the reference and every bundled mistake."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
+    parser.add_argument("assignment")
+    parser.add_argument("dest", type=Path)
+    args = parser.parse_args(argv)
+    paths = compose_folder(args.assignment, ROOT / "tests" / "submissions" / args.assignment, args.dest)
+    print(f"{len(paths)} sample submissions in {args.dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
