@@ -53,7 +53,9 @@ def test_forged_and_printed_results_fool_nothing(graded):
     assert results["score"] == book["fake_results.ipynb"]["total"] < book["fake_results.ipynb"]["max_total"]
     assert all(t["max_score"] <= 1 for t in results["tests"]), "a forged test entry got in"
     written = {p.relative_to(base / "out").as_posix() for p in (base / "out").rglob("*") if p.is_file()}
-    assert written == {"gradebook.csv", "gradebook.json", *(f"{n}.ipynb/results.json" for n in EXPECTED)}
+    ours = {"gradebook.csv", "gradebook.json", "summary.html", "summary-scores.png", "summary-questions.png",
+            *(f"{n}.ipynb/{f}" for n in EXPECTED for f in ("results.json", "feedback.md", "feedback.html"))}
+    assert written == ours, f"unexpected files: {written ^ ours}"
     assert json.loads((base / "out" / "gradebook.json").read_text())["assignment"] == "access"
 
 

@@ -113,7 +113,8 @@ def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote
 
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
                 progress: bool = False) -> list[dict]:
-    """Grade every submission found in ``paths``; write results, the gradebook and reports under ``out``."""
+    """Grade every submission found in ``paths``; write results, the gradebook and reports under ``out``:
+    ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``, ``summary.html``."""
     from ..engine import results
 
     subs = find_submissions(paths, assignment)
@@ -129,6 +130,9 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
 
         rows, questions = grade_many(assignment, subs, out, jobs, limits, progress)
     results.write_gradebook(assignment, rows, out, questions)
+    from ..reports import write_reports
+
+    write_reports(out, summary=len(rows) > 1)
     return rows
 
 

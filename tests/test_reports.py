@@ -1,0 +1,135 @@
+"""Reports from a hand-made results folder: no grading run, so these are fast."""
+from __future__ import annotations
+
+import json
+from html import unescape
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import reports
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+INJECTION = "<script>alert(1)</script>"
+SECRET_HINT = "the hidden check wanted 42 exactly"
+
+
+def _test(question: str, title: str, passed: bool, hint: str = "", points: float = 1.0,
+          visibility: str = "visible") -> dict:
+    return {"name": f"{question}: {title}", "score": points if passed else 0.0, "max_score": points,
+            "status": "passed" if passed else "failed", "output": "" if passed else hint,
+            "visibility": visibility, "tags": [question]}
+
+
+def _submission(name: str, shapes: tuple[bool, bool], get: tuple[bool, str], hidden_ok: bool,
+                errors: list[str] | None = None) -> tuple[dict, dict]:
+    """One submission's results.json and gradebook row: param_shapes (2 checks + a hidden one), get_parameter."""
+    tests = [
+        _test("param_shapes", "every parameter, in order", shapes[0], f"param_shapes raised ValueError: {INJECTION}"),
+        _test("param_shapes", "a shared parameter once", shapes[1], "param_shapes listed a shared parameter twice",
+              visibility="after_due_date"),
+        _test("param_shapes", "secret corner case", hidden_ok, SECRET_HINT, points=2.0, visibility="hidden"),
+        _test("get_parameter", "the very Parameter", get[0], get[1]),
+    ]
+    questions: dict[str, dict] = {}
+    for t in tests:
+        q = questions.setdefault(t["tags"][0], {"score": 0.0, "max_score": 0.0})
+        q["score"] += t["score"]
+        q["max_score"] += t["max_score"]
+    total = sum(t["score"] for t in tests)
+    results = {"score": total, "output": "\n".join(errors) if errors else "Graded.", "visibility": "visible",
+               "stdout_visibility": "hidden", "tests": tests, "execution_time": 1.5}
+    row = {"submission": name, "total": total, "max_total": 5.0, "questions": questions, "errors": errors or []}
+    return results, row
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A graded folder of four submissions, reports written once for every test here."""
+    tmp_path = tmp_path_factory.mktemp("out")
+    subs = [
+        _submission("good.ipynb", (True, True), (True, ""), True),
+        _submission("inject.ipynb", (False, True), (False, "get_parameter(module, '0.weight') returned a copy"),
+                    False, errors=[f"cell 3 raised RuntimeError: {INJECTION}"]),
+        _submission("copy.py", (True, False), (False, "get_parameter(module, '4.weight') returned a copy"), True),
+        _submission("broken.ipynb", (False, False), (False, "not graded: the notebook is not valid JSON"), False,
+                    errors=["not graded: the notebook is not valid JSON"]),
+    ]
+    for results, row in subs:
+        (tmp_path / row["submission"]).mkdir()
+        (tmp_path / row["submission"] / "results.json").write_text(json.dumps(results))
+    book = {"assignment": "access", "submissions": [row for _, row in subs]}
+    (tmp_path / "gradebook.json").write_text(json.dumps(book))
+    reports.write_reports(tmp_path)
+    return tmp_path
+
+
+def test_feedback_has_scores_checks_and_hints(out: Path) -> None:
+    html = (out / "inject.ipynb" / "feedback.html").read_text()
+    md = (out / "inject.ipynb" / "feedback.md").read_text()
+    for text in (html, md):
+        assert "1 / 5" in text  # total: the after_due_date check passed, the rest failed
+        assert "1 / 4" in text and "0 / 1" in text  # param_shapes (hidden points counted), get_parameter
+        assert "every parameter, in order" in text and "\u2717" in text and "\u2713" in text
+        assert "returned a copy" in text
+        assert "What happened" in text and "cell 3 raised RuntimeError" in text
+    good = (out / "good.ipynb" / "feedback.md").read_text()
+    assert "5 / 5" in good and "ran without errors" in good
+
+
+def test_feedback_escapes_student_text(out: Path) -> None:
+    html = (out / "inject.ipynb" / "feedback.html").read_text()
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    md = (out / "inject.ipynb" / "feedback.md").read_text()
+    assert INJECTION not in md and "\\<script>" in md  # a Markdown renderer shows it as text
+
+
+def test_feedback_hides_hidden_checks(out: Path) -> None:
+    for name in ("inject.ipynb", "good.ipynb"):
+        for ext in ("html", "md"):
+            text = (out / name / f"feedback.{ext}").read_text()
+            assert SECRET_HINT not in text and "secret corner case" not in text
+            assert "1 hidden check (2 points)" in text
+    # after_due_date checks are listed (the instructor's copy), marked as such
+    assert "after due date" in (out / "copy.py" / "feedback.html").read_text()
+
+
+def test_html_is_self_contained(out: Path) -> None:
+    for path in [out / "summary.html", *out.glob("*/feedback.html")]:
+        text = path.read_text()
+        assert "<script" not in text.lower() and "http://" not in text and "https://" not in text
+        assert "<style>" in text and 'name="viewport"' in text
+
+
+def test_summary(out: Path) -> None:
+    html = (out / "summary.html").read_text()
+    for png in ("summary-scores.png", "summary-questions.png"):
+        data = (out / png).read_bytes()
+        assert data.startswith(PNG) and len(data) > 1000
+    assert html.count("data:image/png;base64,") == 2
+    assert ">4</b><span>submissions" in html
+    # full points: param_shapes only for good.ipynb (1/4), get_parameter for good.ipynb too
+    assert "<td>param_shapes</td>" in html and "25%" in html
+    # '0.weight' and '4.weight' are one mistake: grouped, counted twice, one real example shown
+    assert "<td class=n>2</td><td>get_parameter</td>" in html
+    text = unescape(html)
+    assert "'0.weight') returned a copy" in text and "'4.weight')" not in text
+    assert "2 variants of: get_parameter(module, '…') returned a copy" in text
+    assert "not valid JSON" in html and 'href="broken.ipynb/feedback.html"' in html
+    assert SECRET_HINT in html  # the instructor sees hidden checks' hints
+    assert "&lt;script&gt;" in html and INJECTION not in html
+
+
+def test_normalize_hint() -> None:
+    assert reports.normalize_hint("get_parameter(m, '0.weight') got \"x\" for 12 of (4, 20)") == \
+        "get_parameter(m, '…') got '…' for N of (N, N)"
+
+
+def test_import_is_cheap() -> None:
+    code = "import sys, autograder.reports; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
