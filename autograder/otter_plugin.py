@@ -1,0 +1,214 @@
+"""An otter-grader 7 plugin that adds the kit's hidden graders to otter's own grading.
+
+A course that grades with otter (``otter run``, ``otter grade``, or otter's Gradescope zip)
+enables it in the ``# ASSIGNMENT CONFIG`` cell of its master notebook::
+
+    plugins:
+      - autograder.otter_plugin.HiddenGraders:
+          assignment: access
+
+(``assignment`` may be left out: it defaults to otter's assignment ``name``; a bare
+``- autograder.otter_plugin.HiddenGraders`` then works too.) ``otter assign`` copies the
+entry into the autograder zip's ``otter_config.json``; from then on otter imports this
+module wherever it grades, so this kit must be installed there: ``otter run`` uses the
+current environment; for otter's Gradescope zip, add the kit to the config's
+``requirements:`` (next to ``torch``).
+
+What it does, per submission:
+
+- ``before_grading`` (before otter executes anything): copies the submission file into a
+  private temporary folder and starts ``grade_one`` on that copy in a background thread.
+  The student's code runs in the kit's sandbox (a separate, limited child process),
+  never in otter's process; grading overlaps otter's own execution of the notebook.
+- ``after_grading``: waits for it and adds one otter test file per question of the
+  hidden graders, named ``hidden:<question>`` (the prefix is configurable), with one
+  test case per grader rule: its points, passed or not, and its hint as the message.
+  Otter's total, its ``results.json`` (Gradescope) and ``otter grade``'s CSV include them.
+  Rules with ``visibility="visible"`` are public test cases (their hints show in otter's
+  "Public Tests" summary); the others are hidden test cases.
+- ``generate_report``: one line for otter's PLUGIN REPORT (total, seconds, notes).
+
+If grading fails (the kit cannot start its sandbox, an unknown assignment, a timeout...),
+otter still gets its results, never a crash: every hidden question gets 0 points out of
+its full value with the error as message, so a failure never inflates the percentage;
+if even the assignment's rules cannot be loaded, a single 0-point ``hidden:error`` entry
+carries the message.
+
+Plugin options (all optional): ``assignment`` (the kit's assignment name), ``prefix``
+(``"hidden:"``), ``limits`` (``Limits`` fields: ``time``, ``memory``, ``processes``,
+``output``), ``parallel`` (``true``: grade while otter executes the notebook; ``false``:
+grade after otter, so only one torch process at a time, for small containers) and
+``timeout`` (seconds to wait for the hidden graders, default 600).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from otter.plugins import AbstractOtterPlugin
+from otter.test_files import ExceptionTestFile, GradingResults, TestCase, TestCaseResult
+
+IMPORTABLE_NAME = "autograder.otter_plugin.HiddenGraders"
+PASSED = "✅ Test case passed"
+FAILED = "❌ Test case failed"
+
+
+def test_file(name: str, cases: list[tuple[str, float, bool, bool, str]]) -> ExceptionTestFile:
+    """An otter test file holding finished results: ``cases`` are (name, points, hidden, passed, message).
+
+    otter's own ``ExceptionTestFile`` class (nothing of the kit's), so that otter's pickled
+    results (``results.pkl``) load where the kit is not installed, e.g. on the host of
+    ``otter grade``.
+    """
+    tcs = [TestCase(name=n, body=None, hidden=h, points=p, success_message=None, failure_message=None)
+           for n, p, h, _, _ in cases]
+    tf = ExceptionTestFile(name=name, path=name, test_cases=tcs, all_or_nothing=False)
+    tf.test_case_results = [TestCaseResult(test_case=tc, message=m, passed=ok)
+                            for tc, (_, _, _, ok, m) in zip(tcs, cases)]
+    return tf
+
+
+class HiddenGraders(AbstractOtterPlugin):
+    """Adds the kit's hidden pytest graders' scores to otter's results (see the module docstring)."""
+
+    def __init__(self, submission_path, submission_metadata, plugin_config):
+        super().__init__(submission_path, submission_metadata, plugin_config or {})
+        cfg = self.plugin_config if isinstance(self.plugin_config, dict) else {}
+        self.assignment: str | None = cfg.get("assignment")
+        self.prefix: str = str(cfg.get("prefix", "hidden:"))
+        self.parallel: bool = bool(cfg.get("parallel", True))
+        self.timeout: float = float(cfg.get("timeout", 600))
+        self.limits_config: dict = dict(cfg.get("limits") or {})
+        self._thread: threading.Thread | None = None
+        self._outcome: tuple[Any, float] | BaseException | None = None
+        self._tmp: str | None = None
+        self._copy: Path | None = None
+        self._report = ""
+
+    # -------------------------------------------------------------- assign / generate time
+    def during_generate(self, otter_config, assignment):
+        """Fail ``otter assign``/``otter generate`` early if the kit does not know the assignment."""
+        from . import ASSIGNMENTS
+
+        name = self.assignment or otter_config.get("assignment_name")
+        if name not in ASSIGNMENTS:
+            raise ValueError(f"{IMPORTABLE_NAME}: no hidden graders for assignment {name!r} "
+                             f"(known: {', '.join(ASSIGNMENTS)}); set the plugin's 'assignment' option")
+
+    # -------------------------------------------------------------- grading time
+    def before_grading(self, config):
+        """Snapshot the submission before otter runs any of it, and start grading it (if ``parallel``)."""
+        if self.assignment is None:
+            self.assignment = getattr(config, "assignment_name", None)
+        self._snapshot()
+        if self.parallel and self._copy is not None:
+            self._thread = threading.Thread(target=self._grade, name="hidden-graders", daemon=True)
+            self._thread.start()
+
+    def after_grading(self, results: GradingResults):
+        """Wait for the hidden graders and add their results to otter's."""
+        try:
+            if self._copy is None and self._outcome is None:
+                self._snapshot()  # before_grading did not run (otter called grade_notebook directly)
+            if self._thread is None and self._outcome is None:
+                self._grade()  # not parallel: grade now, otter's kernel is gone
+            elif self._thread is not None:
+                self._thread.join(self.timeout)
+                if self._thread.is_alive():
+                    self._outcome = TimeoutError(f"the hidden graders did not finish in {self.timeout:g} s")
+            outcome = self._outcome
+            if isinstance(outcome, BaseException):
+                raise outcome
+            grading, seconds = outcome
+            self._merge(results, grading, seconds)
+        except BaseException as exc:  # never let otter crash: the hidden questions score 0
+            self._fail(results, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        finally:
+            if self._thread is None or not self._thread.is_alive():
+                self._cleanup()
+
+    def generate_report(self):
+        return self._report or None
+
+    # -------------------------------------------------------------- internals
+    def _snapshot(self) -> None:
+        """Copy the submission file to a private folder: what otter's unsandboxed execution of the
+        notebook does to the original afterwards cannot change what the hidden graders see."""
+        if self._copy is not None:
+            return
+        try:
+            src = Path(self.submission_path or "")
+            if not src.is_file():
+                raise FileNotFoundError(f"no submission file at {str(src)!r}")
+            self._tmp = tempfile.mkdtemp(prefix="otter-hidden-graders-")
+            self._copy = Path(self._tmp) / src.name
+            shutil.copyfile(src, self._copy)
+        except BaseException as exc:
+            self._outcome = exc
+
+    def _grade(self) -> None:
+        """Run the kit's grading of the copy (in the calling thread); store (Grading, seconds) or the error."""
+        if isinstance(self._outcome, BaseException):
+            return
+        try:
+            from . import ASSIGNMENTS
+            from .engine.sandbox import Limits
+            from .grade import grade_one
+
+            if self.assignment not in ASSIGNMENTS:
+                raise ValueError(f"no hidden graders for assignment {self.assignment!r} "
+                                 f"(known: {', '.join(ASSIGNMENTS)})")
+            self._outcome = grade_one(self._copy, self.assignment, Limits(**self.limits_config))
+        except BaseException as exc:
+            self._outcome = exc
+
+    def _merge(self, results: GradingResults, grading, seconds: float) -> None:
+        by_question: dict[str, list] = {q: [] for q in grading.questions}
+        for r in grading.results:
+            by_question.setdefault(r.rule.question, []).append(r)
+        for question, rule_results in by_question.items():
+            name = self.prefix + question
+            results.results[name] = test_file(name, [
+                (r.rule.doc.splitlines()[0] if r.rule.doc else r.rule.name, r.rule.points,
+                 r.rule.visibility != "visible", r.passed, PASSED if r.passed else f"{FAILED}\n{r.hint}")
+                for r in rule_results])
+        summary = f"hidden graders ({grading.assignment}): {grading.total:g}/{grading.max_total:g} in {seconds:.1f} s"
+        notes = "\n".join(f"  {e}" for e in grading.errors)
+        self._report = summary + ("\n" + notes if notes else "")
+        if grading.errors:  # cell errors and the like: the student sees them, as in the kit's own results
+            extra = "Hidden graders:\n" + "\n".join(grading.errors)
+            results.set_output(f"{results.output}\n\n{extra}" if results.output else extra)
+
+    def _fail(self, results: GradingResults, message: str) -> None:
+        """0 points for every hidden question (out of its full value), or one 0-point entry if
+        even the questions are unknown; the message says why."""
+        text = f"{FAILED}\nthe hidden graders could not grade this submission: {message}"
+        try:
+            from .engine import runner
+
+            rules = runner.rules(self.assignment) if self.assignment else []
+        except BaseException:
+            rules = []
+        if rules:
+            by_question: dict[str, list] = {}
+            for rule in rules:
+                by_question.setdefault(rule.question, []).append(rule)
+            for question, qrules in by_question.items():
+                name = self.prefix + question
+                results.results[name] = test_file(name, [
+                    (r.doc.splitlines()[0] if r.doc else r.name, r.points, r.visibility != "visible", False, text)
+                    for r in qrules])
+        else:
+            name = self.prefix + "error"
+            results.results[name] = test_file(name, [("hidden graders", 0, False, False, text)])
+        self._report = f"hidden graders ({self.assignment}): FAILED: {message}"
+
+    def _cleanup(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
