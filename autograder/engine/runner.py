@@ -94,6 +94,10 @@ def seed_for(digest: str, name: str, key: bytes | None = None) -> int:
 
 
 def grader_module(assignment: str) -> ModuleType:
+    import torch
+
+    # The graders' own computations are small: one thread avoids contention with the children.
+    torch.set_num_threads(1)
     return importlib.import_module(f"autograder.graders.test_{assignment}")
 
 

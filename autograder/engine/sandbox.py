@@ -184,10 +184,16 @@ class Sandbox:
     @staticmethod
     def _free_uid() -> int:
         lo, hi = uid_range()
+        used = set()
+        for p in os.listdir("/proc"):
+            if p.isdigit():
+                try:
+                    used.add(os.stat(f"/proc/{p}").st_uid)
+                except OSError:
+                    pass
         while True:
             uid = secrets.randbelow(hi - lo) + lo
-            if not any(_proc_field(int(p), "Uid") and _proc_field(int(p), "Uid").split()[0] == str(uid)
-                       for p in os.listdir("/proc") if p.isdigit()):
+            if uid not in used:
                 return uid
 
     @staticmethod
@@ -210,9 +216,11 @@ class Sandbox:
                 continue
             pid = int(p)
             if self.uid is not None:
-                uid = _proc_field(pid, "Uid")
-                if uid and uid.split()[0] == str(self.uid):
-                    pids.append(pid)
+                try:  # /proc/<pid> belongs to the process's effective uid: one stat, no parsing
+                    if os.stat(f"/proc/{p}").st_uid == self.uid:
+                        pids.append(pid)
+                except OSError:
+                    pass
             elif _session_of(pid) == self.pid:
                 pids.append(pid)
         return pids
