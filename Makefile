@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench clean
+.PHONY: venv demo test grade assign bench bench-bulk clean
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ assign: venv
 # Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
 bench: venv
 	$(PY) -m autograder.bench
+
+# A class of 100 notebooks with --jobs 2, a hanging answer timed apart, otter run on a sample (figures, not a test).
+bench-bulk: venv
+	$(PY) -m autograder.bench.bulk
 
 clean:
 	rm -rf out dist build
