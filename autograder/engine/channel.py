@@ -256,10 +256,14 @@ class Encoder:
             return {"t": "dtype", "v": str(obj).replace("torch.", "")}
         if isinstance(obj, torch.Size):
             return {"t": "size", "v": [self.encode(int(x), depth + 1) for x in obj]}
-        if type(obj) in (list, tuple):
-            return {"t": type(obj).__name__, "v": [self.encode(x, depth + 1) for x in obj]}
-        if type(obj) is dict:
-            return {"t": "dict", "v": [[self.encode(k, depth + 1), self.encode(x, depth + 1)] for k, x in obj.items()]}
+        # containers by kind: an OrderedDict is a dict and a namedtuple a tuple (their items are judged one by one)
+        if isinstance(obj, list):
+            return {"t": "list", "v": [self.encode(x, depth + 1) for x in list.__iter__(obj)]}
+        if isinstance(obj, tuple):
+            return {"t": "tuple", "v": [self.encode(x, depth + 1) for x in tuple.__iter__(obj)]}
+        if isinstance(obj, dict):
+            return {"t": "dict", "v": [[self.encode(k, depth + 1), self.encode(x, depth + 1)]
+                                       for k, x in dict.items(obj)]}
         np_type = type(obj).__module__ == "numpy" and hasattr(obj, "dtype") and getattr(obj, "shape", None) == ()
         if np_type:
             kind = obj.dtype.kind

@@ -74,6 +74,8 @@ class Program:
             return value.ref()
         enc = channel.Encoder()
         node = enc.encode(value)
+        if _has_opaque(node):  # a grader bug: never hand the student's code a stand-in for a value
+            raise TypeError(f"a probe argument of type {type(value).__name__} cannot be sent to the child")
         if enc.blobs:  # renumber blobs into this program's blob list
             offset = len(self.blobs)
             self.blobs.extend(enc.blobs)
@@ -148,6 +150,14 @@ class Program:
         self.steps.append({"op": "snapshot", "slot": module.name, "out": out.name})
         self.returns.append(out)
         return out
+
+
+def _has_opaque(node: Any) -> bool:
+    if isinstance(node, dict):
+        return node.get("t") == "object" or any(_has_opaque(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_has_opaque(v) for v in node)
+    return False
 
 
 def _shift_blobs(node: Any, offset: int) -> None:

@@ -71,6 +71,35 @@ def lazy(rng: random.Random, materialized: bool) -> dict:
     return spec
 
 
+def partly_lazy(rng: random.Random) -> dict:
+    """An initialized Linear followed by a LazyLinear that has not run yet: only some parameters are lazy."""
+    a, h = rng.randint(2, 9), rng.randint(2, 9)
+    return {"k": "seq", "children": [["0", _linear(rng, a, h)], ["1", {"k": "relu"}],
+                                     [_name(rng, 2), {"k": "lazylinear", "out": rng.randint(1, 5)}]]}
+
+
+def tied(rng: random.Random) -> dict:
+    """One Parameter tied into two different Linear layers (``b.weight = a.weight``), no module shared.
+
+    Specs cannot say this: ``"ties"`` lists ``[module path, attribute, source parameter path]``
+    (paths as lists of child names) for the grader to apply after building, in the child and in
+    the parent alike (``specs.build`` ignores the key). Use ``test_access.build_tied`` / ``p_build_tied``.
+    """
+    h = rng.randint(3, 8)
+    inner = _name(rng, 2)
+    return {"k": "seq", "children": [["0", _linear(rng, h, h, True)], ["1", {"k": "relu"}],
+                                     [inner, {"k": "seq", "children": [["0", _linear(rng, h, h, True)]]}]],
+            "ties": [[[inner, "0"], "weight", ["0", "weight"]]]}
+
+
+def equal_values(rng: random.Random) -> dict:
+    """Two distinct Linear(h, h) layers; the grader zeroes every parameter, so distinct parameters have
+    equal values (sharing is identity, not equal values)."""
+    h = rng.randint(2, 8)
+    return {"k": "seq", "children": [["0", _linear(rng, h, h, True)], ["1", {"k": "relu"}],
+                                     [_name(rng, 2), _linear(rng, h, h, True)]], "zero": True}
+
+
 def chimera(materialized: bool = True) -> dict:
     """d2l's chimera: Sequential(NestMLP(), LazyLinear(20), FixedHiddenMLP()), after a forward or before."""
     nest = {"k": "custom", "children": [
