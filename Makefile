@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench bench-bulk clean
+.PHONY: venv demo test grade assign bench bench-bulk bench-memory autograder clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,14 @@ bench: venv
 # A class of 100 notebooks with --jobs 2, a hanging answer timed apart, otter run on a sample (figures, not a test).
 bench-bulk: venv
 	$(PY) -m autograder.bench.bulk
+
+# Gradescope autograder: dist/$(ASSIGNMENT)-autograder.zip (setup.sh, run_autograder, the kit).
+autograder: venv
+	$(PY) -m autograder.gradescope.build $(ASSIGNMENT) --out dist
+
+# Peak memory of the whole process tree grading one submission (parent + sandbox child).
+bench-memory: venv
+	$(PY) -m autograder.bench.memory $(ASSIGNMENT)
 
 clean:
 	rm -rf out dist build

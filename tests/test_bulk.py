@@ -43,7 +43,7 @@ def test_gradescope_export_folder_one_row_per_student(tmp_path):
     for full in ("submission_1", "submission_2", "submission_4"):
         assert book[full]["total"] == book[full]["max_total"], book[full]
     assert book["submission_3"]["total"] == 0
-    assert "no notebook" in book["submission_3"]["errors"][0]
+    assert "No submission found" in book["submission_3"]["errors"][0]
     for name in book:
         assert (tmp_path / "out" / name / "results.json").is_file()
 

@@ -69,8 +69,10 @@ def _notebook_cells(raw: bytes) -> list[str]:
     if major != 4:
         if not isinstance(major, int) or major < 1:
             raise LoadError("the file is JSON but not a Jupyter notebook (no 'nbformat' version)")
-        import nbformat  # upgrade an old notebook the way nbformat does
-
+        try:
+            import nbformat  # upgrade an old notebook the way nbformat does
+        except ImportError:
+            raise LoadError(f"nbformat {major} notebooks cannot be upgraded here: save it as nbformat 4") from None
         try:
             data = nbformat.reads(text, as_version=4)
         except Exception as exc:  # nbformat raises many kinds for malformed notebooks

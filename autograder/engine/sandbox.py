@@ -82,6 +82,8 @@ def _session_of(pid: int) -> int | None:
 
 
 def _pss(pid: int) -> int:
+    """A process's proportional memory; its resident size where smaps is unreadable (a container
+    without CAP_SYS_PTRACE), which over-counts shared pages but never misses a memory bomb."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as f:
             for line in f:
@@ -89,7 +91,8 @@ def _pss(pid: int) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
-    return 0
+    rss = _proc_field(pid, "VmRSS")
+    return int(rss.split()[0]) * 1024 if rss else 0
 
 
 def child_env(home: str) -> dict[str, str]:
@@ -149,6 +152,7 @@ class Sandbox:
         env = child_env(self.tmp)
         user = {}
         processes = self.limits.processes
+        os.chmod(self.tmp, 0o700)  # before the chown: changing another uid's folder would need CAP_FOWNER
         if can_drop_privileges():
             self.uid = self._free_uid()
             os.chown(self.tmp, self.uid, self.uid)
@@ -156,7 +160,6 @@ class Sandbox:
         elif processes > 0:
             # RLIMIT_NPROC counts all of this user's processes: leave room for the ones running now
             processes += self._count_user_tasks()
-        os.chmod(self.tmp, 0o700)
         if self.zygote is not None:
             out_r, out_w = os.pipe()
             self.pid = self.zygote.fork([req_r, res_w, out_w], {
@@ -164,11 +167,12 @@ class Sandbox:
             os.close(out_w)
             self.out_fd = out_r
         else:
-            code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
+            # the child enters its folder itself, after the uid change (root would need CAP_DAC_OVERRIDE)
+            code = (f"import os, sys; os.chdir({self.tmp!r}); sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
                     f"from autograder.engine.child import main; "
                     f"main({req_r}, {res_w}, {self.limits.memory}, {processes})")
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", code], cwd=self.tmp, env=env, start_new_session=True,
+                [sys.executable, "-I", "-c", code], cwd="/", env=env, start_new_session=True,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 pass_fds=(req_r, res_w), close_fds=True, **user)
             self.pid = self.proc.pid

@@ -57,7 +57,6 @@ def _become_child(spec: dict, fds: list[int]) -> None:
     os.dup2(out_w, 2)
     for f in (null, out_w):
         os.close(f)
-    os.chdir(spec["tmp"])
     os.environ.clear()
     os.environ.update(spec["env"])
     uid = spec.get("uid")
@@ -65,6 +64,7 @@ def _become_child(spec: dict, fds: list[int]) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    os.chdir(spec["tmp"])  # after the uid change: the folder is the sandbox user's own
     import random
 
     random.seed()  # a fresh process would have its own seed

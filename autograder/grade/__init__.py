@@ -19,23 +19,56 @@ from ..engine.loader import LoadError, load
 from ..engine.sandbox import Limits, Sandbox, Zygote
 
 SUFFIXES = (".ipynb", ".py", ".zip")
+SKIP_PARTS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__"}
 GRADESCOPE_METADATA = "submission_metadata.yml"
 
 
-def pick_submission(folder: Path, assignment: str) -> tuple[Path | None, str]:
-    """The one submission file in a student's folder (searched recursively), and a note on the choice.
+def _candidates(folder: Path) -> list[Path]:
+    """Submission files anywhere under ``folder``: no hidden files, no checkpoints, and no symlinks
+    (a link in an extracted zip must not make the trusted parent read a file outside the folder)."""
+    found, base = [], folder.resolve()
+    for path in folder.rglob("*"):
+        if any(p.startswith(".") or p in SKIP_PARTS for p in path.relative_to(folder).parts):
+            continue
+        if path.suffix.lower() in SUFFIXES and not path.is_symlink() and path.is_file() \
+                and path.resolve().is_relative_to(base):
+            found.append(path)
+    return sorted(found)
 
-    Several candidates: a notebook named ``<assignment>.ipynb`` first, then any notebook, then the newest file.
+
+def pick_submission(folder: Path, assignment: str) -> tuple[Path | None, str]:
+    """The file to grade in a student's folder, and a sentence saying which (and why, when there were several).
+
+    The notebook named after the assignment first, then any notebook, then an otter export zip,
+    then a .py file; the newest within a kind; the path breaks ties.
     """
-    found = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
-                   and not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(folder).parts))
-    if not found:
-        return None, "no notebook (.ipynb), Python file (.py) or zip was submitted"
-    if len(found) == 1:
-        return found[0], ""
-    ranked = sorted(found, key=lambda p: (p.name != f"{assignment}.ipynb", p.suffix.lower() != ".ipynb",
-                                          -p.stat().st_mtime, str(p)))
-    return ranked[0], f"graded {ranked[0].relative_to(folder)} (of {len(found)} files submitted)"
+    files = _candidates(folder) if folder.is_dir() else []
+    if not files:
+        return None, (f"No submission found: upload your notebook ({assignment}.ipynb), a .py file, "
+                      f"or the zip that the notebook's export cell makes.")
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(folder))
+
+    if len(files) == 1:
+        return files[0], f"Graded {rel(files[0])}."
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    wanted = f"{assignment}.ipynb"
+    kind = {".ipynb": 2, ".zip": 1, ".py": 0}
+    ranked = sorted(files, key=lambda p: (p.name.lower() == wanted, kind[p.suffix.lower()], mtime(p), rel(p)),
+                    reverse=True)
+    chosen = ranked[0]
+    why = (f"named {wanted}" if chosen.name.lower() == wanted else
+           {".ipynb": "the newest notebook", ".zip": "the newest zip", ".py": "the newest .py file"}[chosen.suffix.lower()])
+    others = ", ".join(rel(p) for p in ranked[1:6]) + (", ..." if len(ranked) > 6 else "")
+    return chosen, (f"Graded {rel(chosen)} ({why}); {len(files)} submission files were found, "
+                    f"the others were not graded: {others}.")
 
 
 def find_submissions(paths: list[str], assignment: str) -> list[tuple[str, Path | None, str]]:
@@ -57,7 +90,7 @@ def find_submissions(paths: list[str], assignment: str) -> list[tuple[str, Path 
                 found.append((c.name, c, ""))
             elif c.is_dir():
                 file, note = pick_submission(c, assignment)
-                found.append((c.name, file, note))
+                found.append((c.name, file, note if file is None or "others" in note else ""))
     names: dict[str, int] = {}
     unique = []
     for name, file, note in found:  # two students' "hw.ipynb" from two folders must not share a results folder
