@@ -6,5 +6,13 @@ A submission flows one way: ``engine.loader`` reads it into code cells,
 child through ``engine.channel``, and ``engine.results`` writes what they found.
 """
 
+import os
+
+# One BLAS/OpenMP thread in the grading processes, set before numpy or torch load: the graders'
+# arithmetic is small, and a threaded BLAS call racing a fork() that starts a sandbox can hang
+# or return a wrong sum.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 __version__ = "0.1.0"
 ASSIGNMENTS = ("access", "init", "tied")

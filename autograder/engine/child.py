@@ -91,7 +91,7 @@ class Child:
                     except (Timeout, StepError):
                         raise
                     except BaseException as exc:  # the student's code (or its value) failed this step
-                        if step.get("catch") and op == "call":
+                        if step.get("catch") and op in ("call", "method", "torch"):
                             slots[step["out"]] = _Caught(exc)
                             if step.get("ret"):
                                 results.append(self.encode_result(slots[step["out"]], enc))

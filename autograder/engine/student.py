@@ -113,9 +113,10 @@ class Program:
             step["no_grad"] = True
         return self.add("call", **step)
 
-    def method(self, obj: Slot, name: str, *args: Any, **kwargs: Any) -> Slot:
+    def method(self, obj: Slot, name: str, *args: Any, catch: bool = False, **kwargs: Any) -> Slot:
+        """Call ``obj.name(*args, **kwargs)`` in the child; ``catch`` makes an exception the slot's value."""
         return self.add("method", slot=obj.name, name=name, args=[self._arg(a) for a in args],
-                        kwargs={k: self._arg(v) for k, v in kwargs.items()})
+                        kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
     def attr(self, obj: Slot, name: str) -> Slot:
         return self.add("getattr", slot=obj.name, name=name)
@@ -123,9 +124,10 @@ class Program:
     def item(self, obj: Slot, key: Any) -> Slot:
         return self.add("getitem", slot=obj.name, key=self._arg(key))
 
-    def torch(self, path: str, *args: Any, **kwargs: Any) -> Slot:
+    def torch(self, path: str, *args: Any, catch: bool = False, **kwargs: Any) -> Slot:
+        """Call a torch function by dotted path (e.g. ``"nn.functional.mse_loss"``) in the child."""
         return self.add("torch", path=path, args=[self._arg(a) for a in args],
-                        kwargs={k: self._arg(v) for k, v in kwargs.items()})
+                        kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
     def same(self, a: Slot, b: Slot) -> Slot:
         out = self.add("same", a=a.name, b=b.name)
@@ -266,6 +268,10 @@ class Student:
         self._discard()
 
     # ------------------------------------------------------------ questions
+    def new_run(self) -> None:
+        """A fresh grading run on this child: every question's time budget starts afresh."""
+        self.question = None
+
     def begin_question(self, name: str) -> None:
         """Start a question's time budget; a child killed in the previous one is replaced lazily."""
         if name != self.question:

@@ -21,7 +21,10 @@ def serve(fd: int) -> None:
     from . import child
 
     child._die_with_parent()
-    import torch  # noqa: F401  (the point of the zygote: imported once, shared copy-on-write)
+    import torch  # the point of the zygote: imported once, shared copy-on-write
+
+    # The first optimizer imports torch._dynamo (about a second): pay it here, not in a question.
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock = socket.socket(fileno=fd)
