@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench bench-bulk bench-memory autograder clean
+.PHONY: venv demo test grade assign bench bench-bulk bench-memory autograder stats clean
 
 venv: $(STAMP)
 
@@ -51,6 +51,11 @@ bench: venv
 # A class of 100 notebooks with --jobs 2, a hanging answer timed apart, otter run on a sample (figures, not a test).
 bench-bulk: venv
 	$(PY) -m autograder.bench.bulk
+
+# The statistical sweep of the init graders: the reference under 200 secrets, every wrong sample
+# under 50; prints observed false failures and misses (both must be 0). CI runs a small version.
+stats: venv
+	$(PY) -m autograder.stats init
 
 # Gradescope autograder: dist/$(ASSIGNMENT)-autograder.zip (setup.sh, run_autograder, the kit).
 autograder: venv

@@ -68,6 +68,19 @@ def _secrets(prefix: str, n: int, start: int = 0) -> list[str]:
     return [f"{prefix}-{i}" for i in range(start, start + n)]
 
 
+_ZYGOTE = None
+
+
+def _spawn(limits):
+    """Sandbox children forked from this worker process's zygote (torch imported once per worker)."""
+    global _ZYGOTE
+    from .engine.sandbox import Sandbox, Zygote
+
+    if _ZYGOTE is None:
+        _ZYGOTE = Zygote()
+    return Sandbox(limits, _ZYGOTE).start()
+
+
 def run_job(job: Job, assignment: str, fresh: bool) -> Outcome:
     """Grade one submission under each of the job's secrets (in a worker process)."""
     from .engine import runner
@@ -85,7 +98,7 @@ def run_job(job: Job, assignment: str, fresh: bool) -> Outcome:
             if student is None or fresh:
                 if student is not None:
                     student.close()
-                student = Student(sub, Limits())
+                student = Student(sub, Limits(), spawn=_spawn)
                 student.start()
             results = runner.run_rules(student, assignment, sub.digest, rules, key=secret.encode())
             scores: dict[str, float] = {}

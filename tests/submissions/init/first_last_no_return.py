@@ -1,0 +1,7 @@
+# init_first_last forgets to return the net.
+def init_first_last(net):
+    linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    if len(linears) < 2:
+        raise ValueError("need at least two nn.Linear modules")
+    init_xavier(linears[0])
+    init_42(linears[-1])
