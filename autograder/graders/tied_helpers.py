@@ -1,0 +1,234 @@
+"""What the `tied` graders share: the nets they probe with, the parent's own computations, readers.
+
+Everything here runs in the parent (trusted) process. The graders describe the
+nets they hand to the student with module specs (engine/specs.py) and build the
+same spec with the same seed here, so the parent knows the right answer without
+asking the student's code anything.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from ..engine.channel import NumpyFloat, TensorRef
+from ..engine.snapshot import Snapshot
+from ..engine.student import Program, Slot
+from . import common
+from .common import Case
+
+_BUILD = threading.Lock()
+
+
+def build(case: Case) -> torch.nn.Module:
+    """``common.build`` under a lock: it seeds torch's global generator, and ``grade --jobs N`` grades
+    submissions in threads of this one process, so two unlocked builds can interleave their draws and
+    give the parent a copy with other values than the child's."""
+    with _BUILD:
+        return common.build(case)
+
+# ------------------------------------------------------------------ sizes and nets
+
+
+def mlp_sizes(rng: random.Random) -> tuple[int, int, int]:
+    """(in_features, hidden, out_features) with the three weight shapes all different."""
+    hidden = rng.randint(4, 10)
+    n_in = rng.choice([k for k in range(2, 9) if k != hidden])
+    n_out = rng.randint(1, 3)
+    return n_in, hidden, n_out
+
+
+def _linear(n_in: int, n_out: int, **extra: Any) -> dict:
+    return {"k": "linear", "in": n_in, "out": n_out, **extra}
+
+
+def shared_mlp_spec(rng: random.Random, names: bool = False) -> dict:
+    """The contract's shared MLP as a Sequential, S at indices 2 and 4; with ``names``, other child names."""
+    a, h, o = mlp_sizes(rng)
+    keys = [str(i) for i in range(7)]
+    if names:  # the same structure under other names: answers must read the names, not assume them
+        keys = [rng.choice([str(i), f"layer_{i}", f"block {i}"]) for i in range(7)]
+    kids = [_linear(a, h), {"k": "relu"}, _linear(h, h, id="S"), {"k": "relu"}, {"k": "ref", "id": "S"},
+            {"k": "relu"}, _linear(h, o)]
+    return {"k": "seq", "children": [[k, c] for k, c in zip(keys, kids)]}
+
+
+def several_shared_spec(rng: random.Random) -> dict:
+    """A custom module: a Linear under two names (a child and a ModuleList entry) and a block under two
+    names (a ModuleList entry and a ModuleDict entry)."""
+    a, h, o = mlp_sizes(rng)
+    blk = {"k": "seq", "id": "B", "children": [["0", _linear(h, h)], ["1", {"k": "tanh"}]]}
+    return {"k": "custom",
+            "children": [["inp", _linear(a, h)], ["act", {"k": "relu"}], ["mid", _linear(h, h, id="S")]],
+            "lists": {"layers": [{"k": "ref", "id": "S"}, {"k": "tanh"}, blk]},
+            "dicts": {"heads": [["again", {"k": "ref", "id": "B"}], ["out", _linear(h, o)]]}}
+
+
+def nested_shared_spec(rng: random.Random) -> dict:
+    """A shared block that itself holds a shared Linear: Sequential(L, B, tanh, B, out), B = (S, relu, S)."""
+    a, h, o = mlp_sizes(rng)
+    blk = {"k": "seq", "id": "B", "children": [["0", _linear(h, h, id="S")], ["1", {"k": "relu"}],
+                                               ["2", {"k": "ref", "id": "S"}]]}
+    return {"k": "seq", "children": [["0", _linear(a, h)], ["1", blk], ["2", {"k": "tanh"}],
+                                     ["3", {"k": "ref", "id": "B"}], ["4", _linear(h, o)]]}
+
+
+def in_features(spec: dict) -> int:
+    """The input width of a spec built by this file (its first Linear's)."""
+    first = spec["children"][0][1]
+    return first["in"]
+
+
+def out_features(spec: dict) -> int:
+    last = spec["children"][-1][1] if spec["k"] == "seq" else spec["dicts"]["heads"][-1][1]
+    return last["out"]
+
+
+def gen(rng: random.Random) -> torch.Generator:
+    return torch.Generator().manual_seed(rng.getrandbits(31))
+
+
+# ------------------------------------------------------------------ reading answers
+
+
+def guard_module(p: Program, slot: Slot) -> Slot:
+    """Return ``slot``; then stop the program (as a raise) if it is not a module, so that no later
+    snapshot of it can go wrong. The returned slot tells the parent what it was."""
+    p.ret(slot)
+    p.method(slot, "named_parameters")  # AttributeError for anything that is not a module
+    return slot
+
+
+def as_number(x: Any) -> float | None:
+    """A Python or NumPy float or a 0-dimensional floating tensor, as a float; None otherwise."""
+    if type(x) is float or isinstance(x, NumpyFloat):
+        return float(x)
+    if isinstance(x, TensorRef) and x.shape == () and x.data is not None and x.data.is_floating_point():
+        return float(x.data)
+    return None
+
+
+def close(got: torch.Tensor, want: torch.Tensor, rtol: float = 1e-4) -> bool:
+    """Equal up to float32 rounding: rtol relative to each entry plus rtol/10 of the largest entry."""
+    got, want = got.double(), want.double()
+    if got.shape != want.shape:
+        return False
+    scale = float(want.abs().max()) if want.numel() else 0.0
+    return bool(torch.allclose(got, want, rtol=rtol, atol=rtol * 0.1 * scale + 1e-9))
+
+
+def layers(snap: Snapshot) -> dict[str, dict[str, TensorRef]]:
+    """Distinct parameters grouped by the module that holds them (first names): prefix -> {'weight', 'bias'}."""
+    out: dict[str, dict[str, TensorRef]] = {}
+    for name, t in snap.parameters().items():
+        prefix, _, attr = name.rpartition(".")
+        out.setdefault(prefix, {})[attr] = t
+    return out
+
+
+def linears(snap: Snapshot, n_in: int, n_out: int) -> list[tuple[str, TensorRef, TensorRef | None]]:
+    """(module prefix, weight, bias) of every weight of shape (n_out, n_in), in named_parameters order."""
+    found = []
+    for prefix, ps in layers(snap).items():
+        w = ps.get("weight")
+        if w is not None and w.shape == (n_out, n_in):
+            found.append((prefix, w, ps.get("bias")))
+    return found
+
+
+def mlp_forward(x: torch.Tensor, l1, s, l3) -> torch.Tensor:
+    """The contract's L3(relu(S(relu(S(relu(L1(x))))))) from (weight, bias) value pairs."""
+    h = torch.relu(F.linear(x, *l1))
+    h = torch.relu(F.linear(h, *s))
+    h = torch.relu(F.linear(h, *s))
+    return F.linear(h, *l3)
+
+
+# ------------------------------------------------------------------ train_shared_mlp: the parent's replays
+
+
+def replay(case: Case, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float, *, zero: bool = True,
+           per_use: bool = False, loss: str = "mse", extra: int = 0) -> dict:
+    """Train the parent's own copy of ``case`` as the contract says (or as a typical mistake does).
+
+    ``zero=False``: gradients never zeroed; ``per_use``: a shared parameter updated once per name;
+    ``loss``: "mse", "half" (d2l's squared_loss, halved) or "sum"; ``extra`` more epochs recorded
+    (without changing ``final``, the parameters after ``epochs`` epochs).
+    Returns loss, grad_norm and param_norm (lists by first name) and final (values by every name).
+    """
+    net = build(case)
+    names = [n for n, _ in net.named_parameters()]
+    out = {"loss": [], "grad_norm": {n: [] for n in names}, "param_norm": {n: [] for n in names}}
+    updates = [p for _, p in net.named_parameters(remove_duplicate=not per_use)]
+    final = None
+    for epoch in range(epochs + extra):
+        if epoch == epochs:
+            final = {n: p.detach().clone() for n, p in net.named_parameters(remove_duplicate=False)}
+        if zero:
+            net.zero_grad()
+        diff = net(X) - y
+        value = {"mse": diff.pow(2).mean(), "half": diff.pow(2).mean() / 2, "sum": diff.pow(2).sum()}[loss]
+        value.backward()
+        out["loss"].append(value.item())
+        for n, p in net.named_parameters():
+            out["grad_norm"][n].append(p.grad.norm().item())
+            out["param_norm"][n].append(p.detach().norm().item())
+        with torch.no_grad():
+            for p in updates:
+                p -= lr * p.grad
+    if final is None:
+        final = {n: p.detach().clone() for n, p in net.named_parameters(remove_duplicate=False)}
+    out["final"] = final
+    return out
+
+
+def seq_close(got: list[float], want: list[float], rtol: float = 1e-4, atol: float = 1e-6) -> bool:
+    """Element-wise |got - want| <= atol + rtol * |want| (float32 training replayed; see test_tied.py)."""
+    return len(got) == len(want) and all(abs(g - w) <= atol + rtol * abs(w) for g, w in zip(got, want))
+
+
+# ------------------------------------------------------------------ grad_contributions: the parent's parts
+
+
+def contributions(case: Case, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(part through index 2, part through index 4, S.weight.grad after backward) on the parent's copy."""
+    net = build(case)
+    S = net[2]
+    W1 = S.weight.detach().clone().requires_grad_()
+    W2 = S.weight.detach().clone().requires_grad_()
+    h = X
+    for i, layer in enumerate(net):
+        h = F.linear(h, W1, S.bias) if i == 2 else F.linear(h, W2, S.bias) if i == 4 else layer(h)
+    g1, g2 = torch.autograd.grad(F.mse_loss(h, y), [W1, W2])
+    net.zero_grad()
+    F.mse_loss(net(X), y).backward()
+    return g1, g2, S.weight.grad.detach().clone()
+
+
+# ------------------------------------------------------------------ TiedAutoencoder
+
+
+def ae_sizes(rng: random.Random) -> tuple[int, int]:
+    d_in = rng.randint(3, 12)
+    d_hidden = rng.choice([k for k in range(3, 10) if k != d_in])
+    return d_in, d_hidden
+
+
+def ae_parts(snap: Snapshot, d_in: int, d_hidden: int) -> dict[str, TensorRef] | None:
+    """W, b_enc, b_dec found by their shapes among the distinct parameters (None if any is missing or doubled)."""
+    want = {"W": (d_hidden, d_in), "b_enc": (d_hidden,), "b_dec": (d_in,)}
+    params = list(snap.parameters().values())
+    out = {}
+    for key, shape in want.items():
+        hits = [t for t in params if t.shape == shape]
+        if len(hits) != 1:
+            return None
+        out[key] = hits[0]
+    return out
+
+
+def ae_forward(x: torch.Tensor, W: torch.Tensor, b_enc: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
+    return torch.relu(x @ W.T + b_enc) @ W + b_dec
