@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(target <= {TARGETS[a]}x) {'ok' if ratio <= TARGETS[a] else 'MISSED'}")
             if args.otter_runs and a == "access":
                 zip_path = otter_zip(a)
+                (tmp / "otter" / a).mkdir(parents=True)  # otter run wants an existing output folder
                 otter_s = timed([py, "-m", "otter", "run", "-a", str(zip_path), "-o", str(tmp / "otter" / a), str(nb)],
                                 args.otter_runs)
                 speedup = otter_s / ours

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             zip_path = otter_zip("access")
             start = time.perf_counter()
             for i, nb in enumerate(sample):
+                (tmp / f"otter{i}").mkdir()  # otter run wants an existing output folder
                 subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(tmp / f"otter{i}"),
                                 str(nb)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             otter_per = (time.perf_counter() - start) / len(sample)
