@@ -367,7 +367,7 @@ class Sandbox:
                     pass
             if not self.alive() and not self.processes():
                 break
-            time.sleep(0.01)
+            time.sleep(0.002)
 
     def close(self) -> None:
         """End the child for good and remove its directory."""
