@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
+
 from .. import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,17 +86,6 @@ def _status(pid: int) -> dict[str, int]:
     except (OSError, ValueError):
         pass
     return fields
-
-
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def _cmdline(pid: int) -> str:
