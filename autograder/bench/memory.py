@@ -35,9 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
-
 from .. import ASSIGNMENTS
+from ..engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 2**20
