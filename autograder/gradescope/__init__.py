@@ -42,7 +42,6 @@ import traceback
 from pathlib import Path
 
 from .. import ASSIGNMENTS
-from ..engine.sandbox import _pss
 
 DEFAULT_ROOT = "/autograder"
 PACKAGE = Path(__file__).resolve().parents[1]  # .../autograder
@@ -197,6 +196,14 @@ sys.stdin.readline()  # stay alive while the parent checks that it can see this 
 """
 
 
+def _smaps_readable(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return "Pss:" in f.read()
+    except OSError:
+        return False
+
+
 def preflight(root: Path) -> list[str]:
     """Run ``python -I`` as a spare unprivileged uid, as the sandbox does: it must import the
     engine and must not get into the graders, the results or the secret; and this process must
@@ -220,7 +227,7 @@ def preflight(root: Path) -> list[str]:
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             line = proc.stdout.readline()
-            watchable = _pss(proc.pid) > 0  # what the engine's memory watchdog reads, for a process of another uid
+            watchable = _smaps_readable(proc.pid)  # the watchdog's exact view of a process of another uid
             _, err = proc.communicate(input="\n", timeout=60)
         finally:
             if proc.poll() is None:
@@ -236,8 +243,8 @@ def preflight(root: Path) -> list[str]:
         problems.append(f"an unprivileged user cannot import the engine: {report['engine']}")
     problems += [f"an unprivileged user can read {p}" for p in report["readable"]]
     if not watchable:
-        problems.append("warning: this process cannot read /proc/PID/smaps_rollup of the sandbox's uid (CAP_SYS_PTRACE?): "
-                        "the engine's memory watchdog would see 0 bytes; only the child's RLIMIT_AS bounds its memory")
+        problems.append("note: this process cannot read /proc/PID/smaps_rollup of the sandbox's uid (CAP_SYS_PTRACE?): "
+                        "the engine's memory watchdog counts resident sizes instead (shared pages more than once)")
     return problems
 
 
