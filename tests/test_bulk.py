@@ -102,3 +102,12 @@ def _is_worker(pid: int, main: int) -> bool:
     except OSError:
         return False
     return b"autograder.grade.worker" in cmdline and _parent(pid) == main
+
+
+def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
+    (tmp_path / "in").mkdir()
+    run = grade_cli("access", [tmp_path / "in"], tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    header = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
+    assert header == ["submission,param_shapes,count_parameters,get_parameter,build_rgnet,FrozenHiddenMLP,shared_names,total"]
+    assert load_gradebook(tmp_path / "out") == {}

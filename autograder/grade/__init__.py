@@ -152,7 +152,11 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
 
     subs = find_submissions(paths, assignment)
     out.mkdir(parents=True, exist_ok=True)
-    if len(subs) == 1:
+    if not subs:  # an empty folder still gets a gradebook with the assignment's columns
+        from ..engine import runner
+
+        rows, questions = [], runner.questions(assignment)
+    elif len(subs) == 1:
         name, path, note = subs[0]
         g, seconds = grade_one(path, assignment, limits, note=note)
         g.submission = name
