@@ -176,15 +176,14 @@ def _shift_blobs(node: Any, offset: int) -> None:
 class Outcome:
     """The results of one program, by slot."""
 
-    def __init__(self, what: str, values: dict[str, Any], raised: channel.Raised | None, failed_at: str | None):
-        self.what, self.values, self.raised, self.failed_at = what, values, raised, failed_at
+    def __init__(self, what: str, values: dict[str, Any], raised: channel.Raised | None) -> None:
+        self.what, self.values, self.raised = what, values, raised
 
     def __getitem__(self, slot: Slot) -> Any:
+        """The slot's value (a ``Raised`` for a step run with ``catch=True`` that raised);
+        raises ``StudentRaised`` when the program stopped on the student's exception before it."""
         if slot.name in self.values:
-            value = self.values[slot.name]
-            if isinstance(value, channel.Raised):  # a caught exception (catch=True)
-                return value
-            return value
+            return self.values[slot.name]
         if self.raised is not None:
             raise StudentRaised(self.what, self.raised)
         raise StudentProblem(f"{self.what}: no result")  # pragma: no cover - a grader bug
@@ -326,7 +325,7 @@ class Student:
         if status == "raised" and decoded and isinstance(decoded[-1], channel.Raised):
             raised = decoded.pop()
         values = {slot.name: value for slot, value in zip(program.returns, decoded)}
-        return Outcome(what, values, raised, None)
+        return Outcome(what, values, raised)
 
     def _dead(self, problem: StudentProblem) -> Outcome:
         self.dead_reason = problem.hint
