@@ -42,11 +42,9 @@ grade after otter, so only one torch process at a time, for small containers) an
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 

@@ -8,7 +8,6 @@ hints must contain. The reference (the master notebook's answers) must score 100
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ..engine.channel import ModuleRef, Raised, TensorRef
+from ..engine.channel import Raised, TensorRef
 from ..engine.student import Program
 from . import zoo
 from .common import build, call_each, describe, is_int, raises_each
@@ -254,7 +254,7 @@ def test_build_rgnet_computes_rgnet(student, rng):
     snap, x, out = _rgnet(student, rng)
     assert not isinstance(out, Raised), f"rgnet(X) raised {getattr(out, 'type', '')} for X of shape {tuple(x.shape)}"
     assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
-        f"rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)"
+        "rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)"
     if all(n in dict(snap.params) for n in RGNET_NAMES):
         assert torch.allclose(out.data, _rgnet_forward(snap, x), rtol=1e-4, atol=1e-5), \
             "rgnet(X) does not compute block 0 … block 3 then the output layer"

@@ -8,7 +8,6 @@ asking the student's code anything.
 from __future__ import annotations
 
 import random
-import threading
 from typing import Any
 
 import torch
@@ -17,18 +16,7 @@ from torch.nn import functional as F
 from ..engine.channel import NumpyFloat, TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
-from . import common
-from .common import Case
-
-_BUILD = threading.Lock()
-
-
-def build(case: Case) -> torch.nn.Module:
-    """``common.build`` under a lock: it seeds torch's global generator, and ``grade --jobs N`` grades
-    submissions in threads of this one process, so two unlocked builds can interleave their draws and
-    give the parent a copy with other values than the child's."""
-    with _BUILD:
-        return common.build(case)
+from .common import Case, build  # noqa: F401  (build: re-exported for test_tied)
 
 # ------------------------------------------------------------------ sizes and nets
 
@@ -96,7 +84,7 @@ def gen(rng: random.Random) -> torch.Generator:
 
 def guard_module(p: Program, slot: Slot) -> Slot:
     """Return ``slot``; then stop the program (as a raise) if it is not a module, so that no later
-    snapshot of it can go wrong. The returned slot tells the parent what it was."""
+    step runs on it. The returned value lets the parent say what it was instead."""
     p.ret(slot)
     p.method(slot, "named_parameters")  # AttributeError for anything that is not a module
     return slot
