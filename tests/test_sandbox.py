@@ -7,7 +7,7 @@ import pytest
 
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import Limits, can_drop_privileges
-from autograder.engine.student import Program, Student, StudentRaised
+from autograder.engine.student import Program, Student, StudentCrashed, StudentRaised
 
 SPY = '''
 import os, resource
@@ -30,6 +30,14 @@ def spy(out_dir):
 
 def boom():
     raise ValueError("boom")
+
+def scribble():  # write junk into every pipe it holds, the grader's channel among them
+    for fd in range(3, 64):
+        try:
+            os.write(fd, b"junk" * 4)
+        except OSError:
+            pass
+    return "done"
 '''
 
 
@@ -79,4 +87,13 @@ def test_student_exception_becomes_a_hint_not_a_crash(student):
     out = p.ret(p.call("boom"))
     with pytest.raises(StudentRaised, match="boom\\(\\) raised ValueError: boom"):
         student.run(p, "boom()")[out]
+    assert _spy(student, "/nonexistent")["wrote_out"] is False
+
+
+def test_junk_written_into_the_channel_costs_the_question_and_nothing_else(student):
+    p = Program()
+    out = p.ret(p.call("scribble"))
+    with pytest.raises(StudentCrashed, match="garbage"):
+        student.run(p, "scribble()")[out]
+    student.begin_question("next")  # a new child for the next question
     assert _spy(student, "/nonexistent")["wrote_out"] is False

@@ -16,7 +16,7 @@ import math
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 MAX_HEADER = 32 * 1024 * 1024
 MAX_BLOBS = 512 * 1024 * 1024
@@ -52,12 +52,17 @@ def write_frame(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
 
 
 def read_frame(fd: int) -> tuple[dict, list[bytes]]:
-    """Read one frame, refusing oversize headers and payloads."""
-    (size,) = struct.unpack("<I", _read_exact(fd, 4))
+    """Read one frame from ``fd`` (blocking), refusing oversize headers and payloads."""
+    return parse_frame(lambda n: _read_exact(fd, n))
+
+
+def parse_frame(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
+    """One frame from ``read(n)`` (exactly n bytes, or an exception): validated before anything is kept."""
+    (size,) = struct.unpack("<I", read(4))
     if size > MAX_HEADER:
         raise ChannelError(f"frame header of {size} bytes is too large")
     try:
-        header = json.loads(_read_exact(fd, size))
+        header = json.loads(read(size))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ChannelError(f"frame header is not JSON: {exc}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
@@ -65,7 +70,7 @@ def read_frame(fd: int) -> tuple[dict, list[bytes]]:
         raise ChannelError("frame header has no valid blob list")
     if sum(sizes) > MAX_BLOBS:
         raise ChannelError("frame payload is too large")
-    return header, [_read_exact(fd, s) for s in sizes]
+    return header, [read(s) for s in sizes]
 
 
 # ---------------------------------------------------------------- decoded values (parent side)

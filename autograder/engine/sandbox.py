@@ -22,7 +22,6 @@ import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -296,21 +295,11 @@ class Sandbox:
         return self._receive(deadline)
 
     def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:
-        (size,) = struct.unpack("<I", self._read(4, deadline))
-        if size > channel.MAX_HEADER:
-            self.kill()
-            raise ChildGone("your code wrote garbage into the grader's channel")
-        data = self._read(size, deadline)
         try:
-            import json
-            header = json.loads(data)
-            sizes = header["blobs"]
-            if sum(sizes) > channel.MAX_BLOBS or not all(isinstance(s, int) and s >= 0 for s in sizes):
-                raise ValueError
-        except (ValueError, KeyError, TypeError):
+            return channel.parse_frame(lambda n: self._read(n, deadline))
+        except channel.ChannelError:
             self.kill()
             raise ChildGone("your code wrote garbage into the grader's channel") from None
-        return header, [self._read(s, deadline) for s in sizes]
 
     def _read(self, n: int, deadline: float) -> bytes:
         chunks, left = [], n
