@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.bench", description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=list(TARGETS))
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--otter-runs", type=int, default=2, help="otter run is slow: fewer runs (0 to skip)")
+    parser.add_argument("--otter-runs", type=int, default=5, help="otter run is slow: fewer runs (0 to skip)")
     args = parser.parse_args(argv)
     py = sys.executable
     with tempfile.TemporaryDirectory() as tmp:
