@@ -7,7 +7,9 @@ For every master notebook `solutions/NAME.ipynb`:
     pasted into its answer cells, runs without error, every `grader.check` reports that all
     tests passed, and `grader.export()` makes a zip whose public tests pass;
 (c) the plain student notebook runs with every `grader.check` reporting failures, and the
-    kernel survives.
+    kernel survives;
+(d) `tied` with Question 1 answered by a custom module class (which the question allows) runs its
+    own given cells and passes every check.
 
 Kernels are slow to start (and torch to import), so every notebook of the module is executed
 once, concurrently, by a module-scoped fixture; the tests only read the results.
@@ -47,6 +49,32 @@ def student_path(name: str) -> Path:
 def with_solutions(name: str) -> nbformat.NotebookNode:
     """The committed student notebook with the master's answers pasted in (see autograder.samples)."""
     return nbformat.from_dict(solved_notebook(name, ROOT))
+
+
+CUSTOM_SHARED_MLP = """\
+class SharedMLP(nn.Module):
+    def __init__(self, in_features, hidden, out_features):
+        super().__init__()
+        self.l1 = nn.Linear(in_features, hidden)
+        self.s = nn.Linear(hidden, hidden)
+        self.l3 = nn.Linear(hidden, out_features)
+
+    def forward(self, x):
+        return self.l3(F.relu(self.s(F.relu(self.s(F.relu(self.l1(x)))))))
+
+
+def build_shared_mlp(in_features=4, hidden=8, out_features=1):
+    return SharedMLP(in_features, hidden, out_features)
+"""
+
+
+def with_custom_shared_mlp() -> nbformat.NotebookNode:
+    """The solved `tied` notebook whose `build_shared_mlp` answer returns a custom module."""
+    nb = with_solutions("tied")
+    cells = [c for c in nb.cells if c.cell_type == "code" and "def build_shared_mlp" in c.source]
+    assert len(cells) == 1, "the tied notebook should have one build_shared_mlp answer cell"
+    cells[0].source = CUSTOM_SHARED_MLP
+    return nb
 
 
 def check_cells(nb: nbformat.NotebookNode) -> list[tuple[str, nbformat.NotebookNode]]:
@@ -98,7 +126,7 @@ async def run_notebook(
 
 @pytest.fixture(scope="module")
 def executed() -> Iterator[dict[tuple[str, str], object]]:
-    """(name, "master" | "solved" | "blank") -> (executed notebook, workdir) or the exception."""
+    """(name, "master" | "solved" | "blank" | "custom") -> (executed notebook, workdir) or the exception."""
     jobs: dict[tuple[str, str], object] = {}
     for master_path in MASTERS:
         name = master_path.stem
@@ -114,6 +142,8 @@ def executed() -> Iterator[dict[tuple[str, str], object]]:
             blank = copy.deepcopy(student)
             blank.cells = [c for c in blank.cells if not EXPORT.search(c.source)]
             jobs[name, "blank"] = (blank, f"{name}.ipynb", True)
+            if name == "tied":
+                jobs[name, "custom"] = (with_custom_shared_mlp(), f"{name}.ipynb", False)
 
     async def run_all() -> list[object]:
         gate = asyncio.Semaphore(max(2, os.cpu_count() or 2))
@@ -182,3 +212,11 @@ def test_blank_student_notebook_reports_failures(executed, name: str) -> None:
         assert text.startswith(f"{q} results:") and "Test case failed" in text, (
             f"grader.check({q!r}) on the blank notebook should report failures, got:\n{text}"
         )
+
+
+def test_tied_custom_module_runs_the_notebooks_own_cells(executed) -> None:
+    """(d) Question 1 allows any module class: the notebook's given cells work with one, and every check passes."""
+    nb, _ = get(executed, "tied", "custom")
+    failed = [f"grader.check({q!r}):\n{result_text(cell)}" for q, cell in check_cells(nb)
+              if not result_text(cell).startswith(f"{q} results: All test cases passed!")]
+    assert not failed, "\n\n".join(failed)
