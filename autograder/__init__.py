@@ -6,7 +6,31 @@ A submission flows one way: ``engine.loader`` reads it into code cells,
 child through ``engine.channel``, and ``engine.results`` writes what they found.
 """
 
+from __future__ import annotations
+
 import os
+import sys
+
+
+def _safe_sys_path(path: list[str], cwd: str | None) -> list[str]:
+    """``path`` without the working folder: the cwd that ``python -m`` puts first (what ``-P``
+    drops on Python 3.11+), ``''`` and every other relative entry (each names the cwd too).
+    The trusted process must never import from a folder a submission or another user can write."""
+    here = os.path.realpath(cwd) if cwd is not None else None
+    return [entry for entry in path
+            if isinstance(entry, str) and os.path.isabs(entry) and os.path.realpath(entry) != here]
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the working folder is gone: nothing can be imported from it
+        return None
+
+
+# First of all, before this package imports anything: a student's ``statistics.py`` planted in
+# a world-writable working folder must not shadow the standard library in the grading process.
+sys.path[:] = _safe_sys_path(sys.path, _cwd())
 
 # One BLAS/OpenMP thread in the grading processes, set before numpy or torch load: the graders'
 # arithmetic is small, and a threaded BLAS call racing a fork() that starts a sandbox can hang

@@ -99,6 +99,24 @@ def find_submissions(paths: list[str], assignment: str) -> list[tuple[str, Path 
     return unique
 
 
+def preload(summary: bool = False) -> None:
+    """Import now, before any student code runs, every module this trusted process needs later
+    (the results writer, the reports and what they import; matplotlib when a summary will be drawn).
+    ``sys.path`` is already free of the working folder (``autograder/__init__.py``); importing up
+    front also means nothing planted later anywhere is imported after a submission has run."""
+    import base64, csv, html, statistics  # noqa: E401,F401 - the reports' and gradebook's imports
+
+    from .. import reports  # noqa: F401
+    from ..engine import results, runner, student  # noqa: F401
+
+    if summary:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.backends.backend_agg  # noqa: F401 - what Figure.savefig loads
+        import matplotlib.figure  # noqa: F401
+
+
 def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote | None = None,
               note: str = ""):
     """Grade one submission file; never raises for anything the submission does. Returns (Grading, seconds)."""
@@ -109,11 +127,11 @@ def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote
             sub = load(path)
         except LoadError as exc:
             load_error = str(exc)
-    # the child starts now: cold, it imports torch while this process does
-    sandbox = Sandbox(limits, zygote).start() if sub is not None else None
     from ..engine import runner
     from ..engine.student import Student
 
+    # the child starts now: cold, it imports torch while this process does
+    sandbox = Sandbox(limits, zygote).start() if sub is not None else None
     rules = runner.rules(assignment)
     g = runner.Grading(assignment=assignment, submission=path.name if path else "",
                        questions=list(dict.fromkeys(r.question for r in rules)))
@@ -151,6 +169,7 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
     from ..engine import results
 
     subs = find_submissions(paths, assignment)
+    preload(summary=len(subs) > 1)
     out.mkdir(parents=True, exist_ok=True)
     if not subs:  # an empty folder still gets a gradebook with the assignment's columns
         from ..engine import runner

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import selectors
 import subprocess
 import sys
@@ -18,14 +19,22 @@ from pathlib import Path
 from ..engine.sandbox import Limits
 
 STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine
+ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package this process runs
+
+
+def worker_command(assignment: str, limits: Limits) -> list[str]:
+    """The worker's command line: ``-I`` (no PYTHON* variables, no user site, and on every Python,
+    3.10 included, nothing of the working folder on ``sys.path``: what ``-P`` adds on 3.11), then
+    the kit's own root, which is all ``python -m`` from that folder gave it."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            f"from autograder.grade.worker import main; sys.exit(main())")
+    return [sys.executable, "-I", "-c", code, assignment, json.dumps(dataclasses.asdict(limits))]
 
 
 class Worker:
     def __init__(self, assignment: str, limits: Limits) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grade.worker", assignment, json.dumps(dataclasses.asdict(limits))],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-            cwd=Path(__file__).resolve().parents[2])
+        self.proc = subprocess.Popen(worker_command(assignment, limits),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT)
         self.job: int | None = None
         self.deadline = time.monotonic() + STARTUP
         self.ready = False  # until its hello: torch and the graders imported
@@ -126,8 +135,9 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
         if queue:
             i = queue.pop(0)
             name, path, note = subs[i]
-            w.send({"index": i, "name": name, "path": str(path) if path else None, "note": note,
-                    "out": str(out / name)}, _deadline(path, limits, len(rules)))
+            # absolute: the worker runs in the kit's folder, not in the one the paths were given from
+            w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "note": note,
+                    "out": os.path.abspath(out / name)}, _deadline(path, limits, len(rules)))
         else:
             w.job = None
 

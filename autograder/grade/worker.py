@@ -21,7 +21,9 @@ def main() -> int:
 
     zygote = Zygote()  # imports torch in its own process while this one does
     from ..engine import results, runner
-    from . import grade_one
+    from . import grade_one, preload
+
+    preload()  # before the first submission's code runs
 
     limits = Limits(**json.loads(limits_json))
     rules = runner.rules(assignment)
