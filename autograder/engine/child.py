@@ -11,8 +11,11 @@ A probe program is a list of steps over named slots, for example::
     [{"op": "build", "spec": {...}, "seed": 7, "out": "m"},
      {"op": "name", "name": "param_shapes", "out": "f"},
      {"op": "call", "fn": "f", "args": [{"slot": "m"}], "out": "r"},
-     {"op": "return", "slot": "r"},
-     {"op": "snapshot", "slot": "m"}]
+     {"op": "return", "slot": "r", "ret": true},
+     {"op": "snapshot", "slot": "m", "out": "snap", "ret": true}]
+
+It answers exactly the steps marked ``ret``, keyed by slot name (``{"r": ..., "snap": ...}``),
+and the student's exception that stopped the program, if any, under ``raised``.
 """
 from __future__ import annotations
 
@@ -69,7 +72,8 @@ class Child:
 
         enc = channel.Encoder()
         slots: dict[str, Any] = {}
-        results: list[dict] = []
+        results: dict[str, dict] = {}  # answers keyed by the slot the parent asked for (steps with "ret")
+        raised: dict | None = None
         status = "ok"
 
         def arg(node):
@@ -86,30 +90,31 @@ class Child:
                         value = self.step(op, step, slots, arg, enc, torch)
                         if "out" in step:
                             slots[step["out"]] = value
-                        if op in ("return", "snapshot", "count_calls", "same") or step.get("ret"):
-                            results.append(self.encode_result(value, enc))
+                        if step.get("ret"):
+                            results[_answer_key(step)] = self.encode_result(value, enc)
                     except (Timeout, StepError):
                         raise
                     except BaseException as exc:  # the student's code (or its value) failed this step
                         if step.get("catch") and op in ("call", "method", "torch"):
                             slots[step["out"]] = _Caught(exc)
                             if step.get("ret"):
-                                results.append(self.encode_result(slots[step["out"]], enc))
+                                results[_answer_key(step)] = self.encode_result(slots[step["out"]], enc)
                             continue
-                        results.append(channel.raised(exc, _student_tb(exc)))
+                        raised = channel.raised(exc, _student_tb(exc))
                         status = "raised"
                         break
         except Timeout:
             status = "timeout"
         except StepError as exc:
             status = "bad_step"
-            results.append({"t": "raised", "type": "StepError", "message": str(exc)})
+            raised = {"t": "raised", "type": "StepError", "message": str(exc)}
         _flush()
         try:
-            channel.write_frame(self.wfd, {"event": "program_done", "status": status, "results": results}, enc.blobs)
+            channel.write_frame(self.wfd, {"event": "program_done", "status": status, "results": results,
+                                           "raised": raised}, enc.blobs)
         except (TypeError, ValueError) as exc:  # e.g. a value JSON cannot hold
-            channel.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": [
-                {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}]})
+            channel.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": {}, "raised":
+                {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}})
 
     def encode_result(self, value: Any, enc: channel.Encoder) -> dict:
         if isinstance(value, _Caught):
@@ -209,6 +214,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _answer_key(step: dict) -> str:
+    """The slot an answering step answers for: its own output, or the slot a "return" step names."""
+    return step["out"] if "out" in step else step["slot"]
+
+
 class _Caught:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -278,9 +288,15 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-def main(rfd: int, wfd: int, memory: int, processes: int) -> None:
-    """Entry point in the child process: imports, limits, then serve the parent."""
-    _die_with_parent()
+def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool = False) -> None:
+    """Entry point in the child process: imports, limits, then serve the parent.
+
+    ``die_with_parent`` for a plain (``--insecure``) child; an isolated one is pid 1 of its pid
+    namespace, ended by bwrap's ``--die-with-parent`` or with its zygote's namespace.
+    """
+    if die_with_parent:
+        _die_with_parent()
+    os.environ.pop("PWD", None)  # bwrap's --chdir sets it; the environment stays the minimal one
     import torch  # before the limits: importing torch is the engine's cost, not the student's
 
     torch.set_num_threads(1)

@@ -1,23 +1,25 @@
-"""Parent side of the child process: start it with limits, talk to it with deadlines, kill it.
+"""Parent side of the child process: start it isolated, talk to it with deadlines, kill it.
 
-Isolation, in layers:
-- a fresh interpreter per submission (``python -I``), in its own session and
-  process group, in an empty temporary directory, with a minimal environment
-  (no secret, no inherited variables);
-- as root, an unprivileged uid of its own (so it can read neither the parent's
-  environment nor the results folder, RLIMIT_NPROC counts only its processes,
-  and every process it forks, even out of its process group, can be found and killed);
+Isolation is the kernel's (``isolation.py``): the child runs under bubblewrap in new user,
+mount, pid, network, ipc and uts namespaces, with a minimal read-only filesystem, private
+bounded ``/tmp`` and ``/dev/shm``, as a uid of its own when grading runs as root, and in a
+cgroup of its own where the machine offers one. The child is pid 1 of its pid namespace, so
+killing it ends every process it started. On top of that, in this process:
+
 - rlimits set by the child before any student code runs (address space, processes,
   file size, open files, no core dumps);
-- a watchdog thread here that adds up the memory of all the sandbox's processes
-  and kills them all past the limit (a fork bomb of allocators is bounded too);
+- a watchdog thread that adds up the sandbox's memory (its cgroup's charge, or the PSS of its
+  processes plus what it put in its tmpfs mounts) and kills it past the limit;
 - wall-time deadlines on every read from the channel.
+
+If the isolation cannot be set up, ``start`` raises ``isolation.IsolationUnavailable``: grading
+refuses rather than fall back. Only ``Limits(insecure=True)`` (the CLI's ``--insecure``) runs
+the child as a plain process (its own session and folder, a uid of its own where possible).
 """
 from __future__ import annotations
 
 import json
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -30,12 +32,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import channel
+from . import channel, isolation
+from .isolation import KIT, IsolationUnavailable, free_uid, uid_range  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package
 STUBS = Path(__file__).resolve().parent / "stubs"
-UID_RANGE = (200_000, 400_000)  # default; AUTOGRADER_SANDBOX_UIDS="LO-HI" overrides (e.g. to avoid LDAP uids)
 STARTUP_LIMIT = 60.0  # seconds for a fresh interpreter to import torch on a loaded machine
+OVERHEAD = 512 * 2**20  # Python and torch themselves, on top of what the student's code may use
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Limits:
     memory: int = 2 * 2**30  # bytes the student's code may add to Python with torch loaded
     processes: int = 64
     output: int = 2**20  # bytes of stdout+stderr recorded per question
+    insecure: bool = False  # run without kernel isolation (``--insecure``): only on a machine you trust
 
 
 class ChildGone(Exception):
@@ -101,18 +105,9 @@ def child_env(home: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
-def uid_range() -> tuple[int, int]:
-    """The uids sandboxes run as: one unused uid of this range per child."""
-    value = os.environ.get("AUTOGRADER_SANDBOX_UIDS")
-    if value:
-        lo, hi = (int(x) for x in value.split("-"))
-        if 0 < lo < hi:
-            return lo, hi
-    return UID_RANGE
-
-
 def can_drop_privileges() -> bool:
-    """Root, and the interpreter with its libraries readable by other users (not under /root)."""
+    """For ``--insecure`` runs only: root, and the interpreter with its libraries readable by other
+    users, so that a plain child can run as a uid of its own. (The isolated sandbox needs neither.)"""
     if os.geteuid() != 0:
         return False
     for path in {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), str(ROOT)}:
@@ -126,17 +121,56 @@ def can_drop_privileges() -> bool:
     return True
 
 
+def _child_code(req_r: int, res_w: int, memory: int, processes: int, kit: str, stubs: str, cwd: str,
+                insecure: bool = False) -> str:
+    return (f"import os, sys; os.chdir({cwd!r}); sys.path[:0] = [{stubs!r}, {kit!r}]; "
+            f"from autograder.engine.child import main; main({req_r}, {res_w}, {memory}, {processes}, {insecure})")
+
+
+def _read_info(fd: int, deadline: float) -> dict:
+    """bwrap's --info-fd JSON (it holds the host pid of the sandbox's pid 1)."""
+    data = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+        try:
+            return json.loads(data)
+        except ValueError:
+            continue
+    raise IsolationUnavailable(f"bubblewrap did not report its sandbox ({data[:200]!r})")
+
+
+def _host_pid(pidfd: int) -> int:
+    """The pid, in this process's namespace, of the process a pidfd refers to."""
+    with open(f"/proc/self/fdinfo/{pidfd}") as f:
+        for line in f:
+            if line.startswith("Pid:"):
+                return int(line.split()[1])
+    raise ChildGone("the grading process could not start (no pid)")
+
+
 class Sandbox:
-    """One child process running one submission's code."""
+    """One child process running one submission's code, isolated (see the module's docstring)."""
 
     def __init__(self, limits: Limits, zygote: "Zygote | None" = None) -> None:
         self.limits = limits
         self.zygote = zygote
-        self.proc: subprocess.Popen | None = None  # when spawned directly (cold); None when forked by a zygote
-        self.pid: int | None = None
-        self.uid: int | None = None
-        self.tmp: str | None = None
+        self.proc: subprocess.Popen | None = None  # when spawned directly (cold): bwrap, or the child itself
+        self.pid: int | None = None  # the child: pid 1 of the sandbox's pid namespace when isolated
+        self.pidfd: int | None = None  # a stable handle on the child, immune to pid reuse
+        self.uid: int | None = None  # the child's own uid (root only)
+        self.tmp: str | None = None  # the child's folder on this machine (--insecure only; else a tmpfs)
+        self.cgroup: isolation.CGroup | None = None
         self.killed: str | None = None  # why the watchdog killed the child, if it did
+        self.out_fd: int | None = None
+        self.wfd: int | None = None
+        self.rfd: int | None = None
+        self._ready = False
         self._out = bytearray()
         self._out_total = 0
         self._lock = threading.Lock()
@@ -145,116 +179,162 @@ class Sandbox:
     # ------------------------------------------------------------ start
     def start(self) -> "Sandbox":
         """Spawn the child; returns at once (the child imports torch in the background)."""
-        self.tmp = tempfile.mkdtemp(prefix="autograder-")
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
-        env = child_env(self.tmp)
-        user = {}
-        processes = self.limits.processes
-        os.chmod(self.tmp, 0o700)  # before the chown: changing another uid's folder would need CAP_FOWNER
-        if can_drop_privileges():
-            self.uid = self._free_uid()
-            os.chown(self.tmp, self.uid, self.uid)
-            user = {"user": self.uid, "group": self.uid, "extra_groups": []}
-        elif processes > 0:
-            # RLIMIT_NPROC counts all of this user's processes: leave room for the ones running now
-            processes += self._count_user_tasks()
-        if self.zygote is not None:
-            out_r, out_w = os.pipe()
-            self.pid = self.zygote.fork([req_r, res_w, out_w], {
-                "tmp": self.tmp, "env": env, "uid": self.uid, "memory": self.limits.memory, "processes": processes})
-            os.close(out_w)
-            self.out_fd = out_r
-        else:
-            # the child enters its folder itself, after the uid change (root would need CAP_DAC_OVERRIDE)
-            code = (f"import os, sys; os.chdir({self.tmp!r}); sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
-                    f"from autograder.engine.child import main; "
-                    f"main({req_r}, {res_w}, {self.limits.memory}, {processes})")
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", code], cwd="/", env=env, start_new_session=True,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                pass_fds=(req_r, res_w), close_fds=True, **user)
-            self.pid = self.proc.pid
-            self.out_fd = self.proc.stdout.fileno()
-        os.close(req_r)
-        os.close(res_w)
         self.wfd, self.rfd = req_w, res_r
-        self._ready = False
+        try:
+            if self.limits.insecure:
+                self._start_insecure(req_r, res_w)
+            else:
+                layers = isolation.check()
+                if layers.cgroup:
+                    self.cgroup = isolation.CGroup(self.limits.memory + OVERHEAD, self.limits.processes + 8)
+                if self.zygote is not None:
+                    self._start_forked(req_r, res_w)
+                else:
+                    self._start_cold(req_r, res_w)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            os.close(req_r)
+            os.close(res_w)
+        if self.cgroup is not None and self.pid is not None:
+            self.cgroup.add(self.pid)  # before any student code: the child waits for its cells
         threading.Thread(target=self._drain, daemon=True).start()
         threading.Thread(target=self._watch, daemon=True).start()
         return self
 
-    @staticmethod
-    def _free_uid() -> int:
-        lo, hi = uid_range()
-        used = set()
-        for p in os.listdir("/proc"):
-            if p.isdigit():
-                try:
-                    used.add(os.stat(f"/proc/{p}").st_uid)
-                except OSError:
-                    pass
-        while True:
-            uid = secrets.randbelow(hi - lo) + lo
-            if uid not in used:
-                return uid
+    def _start_cold(self, req_r: int, res_w: int) -> None:
+        info_r, info_w = os.pipe()
+        code = _child_code(req_r, res_w, self.limits.memory, self.limits.processes, KIT, f"{KIT}/stubs", "/tmp")
+        cmd, fds = isolation.bwrap_command([sys.executable, "-I", "-c", code], child_env("/tmp"),
+                                           self._tmpfs_size(), info_fd=info_w)
+        user = self._user()
+        try:
+            self.proc = subprocess.Popen(cmd, cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, pass_fds=(*fds, req_r, res_w, info_w),
+                                         close_fds=True, **user)
+        finally:
+            os.close(info_w)
+        try:
+            info = _read_info(info_r, time.monotonic() + STARTUP_LIMIT)
+        finally:
+            os.close(info_r)
+        self.pid = int(info["child-pid"])
+        self.pidfd = os.pidfd_open(self.pid)
+        self.out_fd = self.proc.stdout.fileno() if self.proc.stdout else None
 
-    @staticmethod
-    def _count_user_tasks() -> int:
-        me = str(os.getuid())
-        total = 0
-        for p in os.listdir("/proc"):
-            if p.isdigit() and (_proc_field(int(p), "Uid") or "").split()[:1] == [me]:
-                total += int(_proc_field(int(p), "Threads") or 1)
-        return total
+    def _start_forked(self, req_r: int, res_w: int) -> None:
+        assert self.zygote is not None
+        out_r, out_w = os.pipe()
+        try:
+            self.pidfd = self.zygote.fork([req_r, res_w, out_w], {
+                "memory": self.limits.memory, "processes": self.limits.processes, "tmp_size": self._tmpfs_size()})
+        finally:
+            os.close(out_w)
+        self.out_fd = out_r
+        self.pid = _host_pid(self.pidfd)
+
+    def _start_insecure(self, req_r: int, res_w: int) -> None:
+        self.tmp = tempfile.mkdtemp(prefix="autograder-")
+        os.chmod(self.tmp, 0o700)  # before the chown: changing another uid's folder would need CAP_FOWNER
+        processes = self.limits.processes
+        user: dict = {}
+        if can_drop_privileges():
+            self.uid = free_uid()
+            os.chown(self.tmp, self.uid, self.uid)
+            user = {"user": self.uid, "group": self.uid, "extra_groups": []}
+        elif processes > 0:  # RLIMIT_NPROC counts all of this user's processes: leave room for them
+            processes += sum(1 for p in psutil_pids_of(os.getuid()))
+        if self.zygote is not None:
+            out_r, out_w = os.pipe()
+            try:
+                self.pidfd = self.zygote.fork([req_r, res_w, out_w], {
+                    "memory": self.limits.memory, "processes": processes, "tmp": self.tmp,
+                    "uid": self.uid, "env": child_env(self.tmp)})
+            finally:
+                os.close(out_w)
+            self.out_fd = out_r
+            self.pid = _host_pid(self.pidfd)
+            return
+        code = _child_code(req_r, res_w, self.limits.memory, processes, str(ROOT), str(STUBS), self.tmp, True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-c", code], cwd="/", env=child_env(self.tmp), start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(req_r, res_w), close_fds=True, **user)
+        self.pid = self.proc.pid
+        self.pidfd = os.pidfd_open(self.pid)
+        self.out_fd = self.proc.stdout.fileno() if self.proc.stdout else None
+
+    def _user(self) -> dict:
+        """Popen arguments that start bwrap as a uid of its own (as root), so nothing of the
+        sandbox ever runs as root, even inside its user namespace."""
+        if os.geteuid() != 0:
+            return {}
+        self.uid = free_uid()
+        return {"user": self.uid, "group": self.uid, "extra_groups": []}
+
+    def _tmpfs_size(self) -> int:
+        """Each of /tmp and /dev/shm: at most the memory limit (the watchdog counts them as memory)."""
+        return max(self.limits.memory, 16 * 2**20)
 
     # ------------------------------------------------------------ processes
     def processes(self) -> list[int]:
-        """Every live process of the sandbox: by uid when it has its own, else by session."""
+        """Every live (non-zombie) process of the sandbox: its cgroup's, or the child and its
+        descendants (orphans in the sandbox are reparented to the child, its pid 1)."""
         if self.pid is None:
             return []
-        pids = []
-        for p in os.listdir("/proc"):
-            if not p.isdigit():
-                continue
-            pid = int(p)
-            if self.uid is not None:
-                try:  # /proc/<pid> belongs to the process's effective uid: one stat, no parsing
-                    if os.stat(f"/proc/{p}").st_uid == self.uid:
-                        pids.append(pid)
-                except OSError:
-                    pass
-            elif _session_of(pid) == self.pid:
-                pids.append(pid)
-        return pids
+        if self.limits.insecure:  # no pid namespace: by uid when the child has its own, else by session
+            pids = _pids_of_uid(self.uid) if self.uid is not None else _session_members(self.pid)
+        elif self.cgroup is not None:
+            pids = self.cgroup.pids()
+        else:
+            pids = _descendants(self.pid)
+        return [p for p in pids if _alive(p)]
 
     def strays(self) -> bool:
         """Whether processes other than the child itself are alive in the sandbox (the student forked)."""
         return any(pid != self.pid for pid in self.processes())
 
+    def memory(self) -> int:
+        """Bytes the sandbox holds now: its cgroup's charge, or its processes' PSS plus its tmpfs mounts."""
+        if self.cgroup is not None:
+            return self.cgroup.memory()
+        used = sum(_pss(p) for p in self.processes())
+        if self.pid is not None and not self.limits.insecure:
+            for mount in ("tmp", "dev/shm"):
+                try:
+                    st = os.statvfs(f"/proc/{self.pid}/root/{mount}")
+                    used += (st.f_blocks - st.f_bfree) * st.f_frsize
+                except OSError:
+                    pass
+        return used
+
     def _watch(self) -> None:
-        budget = self.limits.memory + 512 * 2**20  # the limit plus Python and torch themselves
+        budget = self.limits.memory + OVERHEAD
         while not self._stop.wait(0.1):
             if self.pid is None or not self.alive() and not self.processes():
                 return
-            used = sum(_pss(p) for p in self.processes())
-            if used > budget:
+            if self.memory() > budget or self.cgroup is not None and self.cgroup.oom_killed():
                 self.killed = f"used more than the memory limit ({self.limits.memory / 2**30:g} GiB)"
                 self.kill()
                 return
 
     def alive(self) -> bool:
         """Whether the child itself still runs (a zombie does not)."""
-        if self.proc is not None:
-            return self.proc.poll() is None
-        try:
-            with open(f"/proc/{self.pid}/stat") as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except (OSError, IndexError):
+        if self.pid is None:
             return False
+        if self.pidfd is not None:
+            ready, _, _ = select.select([self.pidfd], [], [], 0)
+            if ready:  # a pidfd is readable once its process has exited
+                return False
+        return _alive(self.pid)
 
     def _drain(self) -> None:
         fd = self.out_fd
+        if fd is None:
+            return
         while True:
             try:
                 chunk = os.read(fd, 65536)
@@ -279,6 +359,7 @@ class Sandbox:
 
     # ------------------------------------------------------------ channel
     def send(self, header: dict, blobs: list[bytes] = ()) -> None:
+        assert self.wfd is not None
         try:
             channel.write_frame(self.wfd, header, list(blobs))
         except OSError:
@@ -302,6 +383,7 @@ class Sandbox:
             raise ChildGone("your code wrote garbage into the grader's channel") from None
 
     def _read(self, n: int, deadline: float) -> bytes:
+        assert self.rfd is not None
         chunks, left = [], n
         while left:
             wait = deadline - time.monotonic()
@@ -325,7 +407,10 @@ class Sandbox:
     def _death_reason(self) -> str:
         if self.killed:
             return self.killed
-        if self.proc is None:  # forked by a zygote: its exit status is not ours to read
+        if self.cgroup is not None and self.cgroup.oom_killed():
+            return f"used more than the memory limit ({self.limits.memory / 2**30:g} GiB)"
+        if self.proc is None or not self.limits.insecure:
+            # forked by a zygote, or under bwrap: the child's own exit status is not ours to read
             return "the process running your code exited or was killed"
         code = self.proc.wait(timeout=5)
         if code is not None and code < 0:
@@ -335,20 +420,27 @@ class Sandbox:
 
     # ------------------------------------------------------------ end
     def kill(self) -> None:
-        """Kill the child, its process group and every process of the sandbox uid."""
+        """Kill the child and with it every process of its sandbox (the child is their pid 1)."""
         if self.pid is None:
             return
-        for _ in range(50):
+        for _ in range(500):
             pids = self.processes()
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            for pid in pids:
+            if self.pidfd is not None:
                 try:
-                    os.kill(pid, signal.SIGKILL)
+                    signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
                 except OSError:
                     pass
+            if self.limits.insecure:  # no pid namespace: its process group and stray processes too
+                try:
+                    os.killpg(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in pids:
+                if pid != self.pid:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             if self.proc is not None and self.proc.poll() is None:
                 try:
                     self.proc.wait(timeout=0.05)
@@ -359,50 +451,144 @@ class Sandbox:
             time.sleep(0.002)
 
     def close(self) -> None:
-        """End the child for good and remove its directory."""
+        """End the child for good: kill its sandbox, close its pipes, remove its cgroup and folder."""
         self.kill()
         self._stop.set()
-        own = [getattr(self, "wfd", None), getattr(self, "rfd", None)]
+        own = [self.wfd, self.rfd, self.pidfd]
         if self.proc is None:  # a Popen's stdout is closed through its file object below
-            own.append(getattr(self, "out_fd", None))
+            own.append(self.out_fd)
         for fd in own:
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        if self.proc is not None and self.proc.stdout:
-            self.proc.stdout.close()
+        self.wfd = self.rfd = self.pidfd = None
+        if self.proc is not None:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _session_members(sid: int) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and _session_of(int(p)) == sid]
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (psutil reads the parent links of all processes)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [pid, *(c.pid for c in root.children(recursive=True))]
+    except psutil.Error:
+        return []
+
+
+def _pids_of_uid(uid: int) -> list[int]:
+    pids = []
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:  # /proc/<pid> belongs to the process's effective uid: one stat, no parsing
+                if os.stat(f"/proc/{p}").st_uid == uid:
+                    pids.append(int(p))
+            except OSError:
+                pass
+    return pids
+
+
+def psutil_pids_of(uid: int) -> list[int]:
+    """Threads count against RLIMIT_NPROC too: one entry per task of ``uid``'s processes."""
+    import psutil
+
+    out = []
+    for proc in psutil.process_iter(["uids", "num_threads"]):
+        try:
+            if proc.info["uids"] and proc.info["uids"].real == uid:
+                out += [proc.pid] * int(proc.info["num_threads"] or 1)
+        except psutil.Error:
+            pass
+    return out
 
 
 class Zygote:
     """A pre-warmed process that forks sandbox children (see ``zygote.py``): bulk grading pays
-    for ``import torch`` once per worker instead of once per submission."""
+    for ``import torch`` once per worker instead of once per submission. It runs inside its own
+    bubblewrap sandbox (never with the secret), and every child it forks enters namespaces of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, insecure: bool = False) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        code = (f"import sys; sys.path[:0] = [{str(STUBS)!r}, {str(ROOT)!r}]; "
-                f"from autograder.engine.zygote import serve; serve({theirs.fileno()})")
-        self.proc = subprocess.Popen([sys.executable, "-I", "-c", code], cwd="/", env=child_env("/tmp"),
-                                     stdin=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), close_fds=True)
-        theirs.close()
+        self.insecure = insecure
+        if insecure:
+            kit, stubs = str(ROOT), str(STUBS)
+        else:
+            isolation.check()
+            kit, stubs = KIT, f"{KIT}/stubs"
+        code = (f"import sys; sys.path[:0] = [{stubs!r}, {kit!r}]; "
+                f"from autograder.engine.zygote import serve; serve({theirs.fileno()}, {not insecure})")
+        argv = [sys.executable, "-I", "-c", code]
+        fds: list[int] = []
+        user: dict = {}
+        info_r, info_w = os.pipe()
+        if not insecure:
+            # the zygote's tmpfs holds nothing: each child mounts fresh ones of its own
+            argv, fds = isolation.bwrap_command(argv, child_env("/tmp"), 16 * 2**20, nested_userns=True,
+                                                info_fd=info_w)
+            if os.geteuid() == 0:
+                uid = free_uid()
+                user = {"user": uid, "group": uid, "extra_groups": []}
+        try:
+            self.proc = subprocess.Popen(argv, cwd="/", env=child_env("/tmp"), stdin=subprocess.DEVNULL,
+                                         pass_fds=(*fds, theirs.fileno(), info_w), close_fds=True, **user)
+        finally:
+            os.close(info_w)
+            theirs.close()
+        try:  # the zygote itself (pid 1 of its namespace): killing it ends everything it forked
+            pid = self.proc.pid if insecure else int(_read_info(info_r, time.monotonic() + STARTUP_LIMIT)["child-pid"])
+        finally:
+            os.close(info_r)
+        self.pidfd = os.pidfd_open(pid)
         self.sock = ours
-        self.reader = ours.makefile("rb")
         self.lock = threading.Lock()
 
     def fork(self, fds: list[int], spec: dict) -> int:
-        """A new sandbox child with the given pipes (stdin side, result side, output); returns its pid."""
+        """A new sandbox child with the given pipes (stdin side, result side, output); returns a pidfd for it."""
         with self.lock:
             try:
                 socket.send_fds(self.sock, [json.dumps(spec).encode()], fds)
-                line = self.reader.readline()
-                return int(json.loads(line)["pid"])
-            except (OSError, ValueError, KeyError) as exc:
+                msg, got, _, _ = socket.recv_fds(self.sock, 4096, 1)
+                if not got:
+                    reason = json.loads(msg or b"{}").get("error", "the zygote is gone")
+                    raise ChildGone(f"the grading process could not start ({reason})")
+                return got[0]
+            except (OSError, ValueError) as exc:
                 raise ChildGone(f"the grading process could not start ({exc})") from None
 
     def close(self) -> None:
+        """Kill the zygote and wait until it (and so every process of its namespace) is gone."""
         self.sock.close()
+        try:
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            select.select([self.pidfd], [], [], 10)
+        except OSError:
+            pass
+        os.close(self.pidfd)
         self.proc.kill()
         self.proc.wait()

@@ -172,6 +172,11 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
     finally:
         for w in workers:
             w.proc.stdin.close()  # the worker's loop ends and it stops its zygote
+        for w in workers:
+            try:  # let it end its zygote's sandbox itself, so that nothing outlives grading
+                w.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
             w.stop()
     questions = list(dict.fromkeys(r["question"] for r in rules))
     return [r for r in rows if r is not None], questions
