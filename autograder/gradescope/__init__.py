@@ -262,12 +262,15 @@ def failure_results(message: str, seconds: float) -> dict:
             "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
-def grade(root: Path, assignment: str, log) -> tuple[object, str]:
-    """Grade the chosen submission; returns the Grading and the sentence saying what was graded."""
+def grade(root: Path, assignment: str, log, insecure: bool = False) -> tuple[object, str]:
+    """Grade the chosen submission; returns the Grading and the sentence saying what was graded.
+    ``insecure``: the separate-uid fallback, for a container that forbids namespaces."""
+    import dataclasses
+
     from ..grade import grade_one, pick_submission
 
     folder = root / "submission"
-    limits = limits_for_container()
+    limits = dataclasses.replace(limits_for_container(), insecure=insecure)
     path, note = pick_submission(folder, assignment)
     if path is None:
         log(note)
@@ -276,6 +279,25 @@ def grade(root: Path, assignment: str, log) -> tuple[object, str]:
     log(f"grading {path} as {assignment!r} (memory limit for the student's code {limits.memory / 2**20:.0f} MiB)")
     g, _ = grade_one(path, assignment, limits)
     return g, note
+
+
+def isolation_layer(problems: list[str], log) -> bool | None:
+    """Which isolation the student's code gets here, said in the log: namespaces (returns False),
+    the separate-uid fallback for a container that forbids namespaces (returns True: run the
+    child as a plain process of its own uid), or none that is safe (returns None: refuse)."""
+    from ..engine.isolation import IsolationUnavailable, check
+
+    try:
+        log(f"isolation: {check().describe()}")
+        return False
+    except IsolationUnavailable as exc:
+        reason = str(exc)
+    serious = [p for p in problems if not p.startswith(("note:", "warning:"))]
+    if os.geteuid() == 0 and not serious:
+        log(f"isolation: a separate uid, rlimits and the watchdog (namespaces unavailable here: {reason})")
+        return True
+    log(f"isolation: none that is safe ({reason}; separate uid: {'; '.join(serious) or 'not root'})")
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,19 +321,24 @@ def main(argv: list[str] | None = None) -> int:
         problems = preflight(root)
         for n in notes + problems:
             log(n)
-        serious = [p for p in problems if not p.startswith("warning:")]
+        serious = [p for p in problems if not p.startswith(("note:", "warning:"))]
         if args.prepare:
+            isolation_layer(problems, log)  # said at build time; checked again when grading
             if not serious:
                 log("security layout checked: the student's code runs as an unprivileged uid that can import "
                     "the engine and cannot read the graders or the results" if os.geteuid() == 0 else "prepared")
             return 1 if serious else 0
-        if serious:
-            log("the security layout is not as intended: grading goes on")
+        fallback = isolation_layer(problems, log)
+        if fallback is None:
+            _write_json(out, failure_results(
+                "The autograder cannot isolate your code on this machine, so it ran none of it. "
+                "Your score is 0 for now; please tell your instructor.", time.monotonic() - started))
+            return 1
         secret = root / "source" / "SECRET"
         if not os.environ.get("AUTOGRADER_SECRET") and secret.is_file():
             os.environ["AUTOGRADER_SECRET"] = secret.read_text(encoding="utf-8").strip()
         assignment = assignment_name(args.assignment, root)
-        g, note = grade(root, assignment, log)
+        g, note = grade(root, assignment, log, insecure=fallback)
         if note:
             g.errors.insert(0, note)
         if any("cannot import the engine" in p for p in problems):

