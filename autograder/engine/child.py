@@ -288,6 +288,15 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _forget_engine() -> None:
+    """Drop the engine's modules from ``sys.modules``: the engine keeps the module objects it
+    already holds, and a cell that imports ``autograder.engine.snapshot`` to patch it gets a fresh
+    copy that the engine never calls. (A student who digs the real objects out of the garbage
+    collector can still break their own answers; the graders confirm what matters by behaviour.)"""
+    for name in [m for m in sys.modules if m == "autograder" or m.startswith("autograder.")]:
+        del sys.modules[name]
+
+
 def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool = False) -> None:
     """Entry point in the child process: imports, limits, then serve the parent.
 
@@ -311,6 +320,7 @@ def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool 
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
     child = Child(rfd, wfd)
+    _forget_engine()
     channel.write_frame(wfd, {"event": "ready", "pid": os.getpid()})
     child.serve()
     _flush()
