@@ -1,8 +1,12 @@
 """The committed student notebooks are what `make assign` makes, and they give nothing away.
 
-For every master notebook `solutions/NAME.ipynb`:
-- regenerating it with the real `otter assign` gives `assignments/NAME/` byte for byte;
-- the student notebook holds no reference solution and no hidden test.
+Every assignment has an English master `solutions/NAME.ipynb` and a Chinese one
+`solutions/NAME.zh.ipynb` (its editions). For every assignment:
+- regenerating every edition with the real `otter assign` gives `assignments/NAME/` byte for byte;
+- each student notebook says its assignment and edition in `metadata.autograder`;
+- the editions ask the same questions: same names, points, answer names and signatures;
+- no student notebook holds a reference solution or a hidden test;
+- the Chinese public tests fail with Chinese messages.
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ import pytest
 import yaml
 from otter.assign.tests_manager import BEGIN_TEST_CONFIG_REGEX, END_TEST_CONFIG_REGEX
 
-from autograder.assign import assign, main
+from autograder.assign import EDITIONS, assign, assign_all, available, editions, main, master_path, stem
 
 ROOT = Path(__file__).resolve().parents[1]
-MASTERS = sorted((ROOT / "solutions").glob("*.ipynb"))
-NAMES = [p.stem for p in MASTERS]
+NAMES = available()
+# (assignment, edition) for every master notebook, e.g. ("access", "zh") for solutions/access.zh.ipynb
+EDITIONS_OF = [(name, lang) for name in NAMES for lang in editions(name)]
+EDITION_IDS = [stem(name, lang) for name, lang in EDITIONS_OF]
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 STALE = "assignments/{name}/ is stale (or missing): run `make assign` and commit the result"
 MARKER = re.compile(r"#\s*(BEGIN|END)\s+SOLUTION|#\s*SOLUTION\b")
@@ -33,11 +40,11 @@ def files(directory: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_student_files_are_up_to_date(tmp_path: Path, name: str) -> None:
-    """`otter assign` on the master reproduces the committed `assignments/NAME/` exactly."""
+    """`otter assign` on every edition's master reproduces the committed `assignments/NAME/` exactly."""
     committed = ROOT / "assignments" / name
     assert committed.is_dir(), STALE.format(name=name)
     # run_tests=False: otter's own grading of the solutions does not change the files
-    assign(name, tmp_path / name, zip_dir=None, run_tests=False)
+    assign_all(name, tmp_path / name, zip_dir=None, run_tests=False)
     fresh, old = files(tmp_path / name), files(committed)
     assert sorted(fresh) == sorted(old), STALE.format(name=name) + f"\nfiles: {sorted(old)} != {sorted(fresh)}"
     differ = [f for f in fresh if fresh[f] != old[f]]
@@ -75,11 +82,61 @@ def split_solution(source: str) -> tuple[list[str], set[str]]:
     return [line for line in solution if line and not line.startswith("#")], other
 
 
+def student_path(name: str, lang: str) -> Path:
+    return ROOT / "assignments" / name / f"{stem(name, lang)}.ipynb"
+
+
+@pytest.mark.parametrize("name, lang", EDITIONS_OF, ids=EDITION_IDS)
+def test_student_notebook_says_its_edition(name: str, lang: str) -> None:
+    """`metadata.autograder` names the assignment and the language the notebook was made in."""
+    path = student_path(name, lang)
+    assert path.is_file(), STALE.format(name=name)
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata.get("autograder") == {"assignment": name, "lang": lang}, STALE.format(name=name)
+    # both editions are one otter assignment (export zips, otter's own name check)
+    assert metadata["otter"]["assignment_name"] == name
+
+
+def questions(nb: nbformat.NotebookNode) -> list[dict]:
+    """The `# BEGIN QUESTION` configs of a master, in order."""
+    return [yaml.safe_load(c.source.split("\n", 1)[1]) for c in nb.cells
+            if c.cell_type == "raw" and re.match(r"#\s+BEGIN\s+QUESTION", c.source, re.IGNORECASE)]
+
+
+def answer_signatures(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Top-level name -> signature (`def`: its arguments; `class`: its `__init__`'s) of every
+    function or class that the master's solution blocks define."""
+    found = {}
+    for cells in blocks(nb, "solution"):
+        for cell in cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.parse(cell.source).body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found[node.name] = ast.unparse(node.args)
+                elif isinstance(node, ast.ClassDef):
+                    init = [n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"]
+                    found[node.name] = "class " + (ast.unparse(init[0].args) if init else "")
+    return found
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_student_notebook_has_no_solutions(name: str) -> None:
+def test_editions_ask_the_same_questions(name: str) -> None:
+    """Every edition has the English master's questions (names, points, manual or not), in the same
+    order, and its solutions define the same names with the same signatures: one set of hidden
+    graders grades them all."""
+    en = nbformat.read(master_path(name, "en"), as_version=4)
+    for lang in editions(name):
+        other = nbformat.read(master_path(name, lang), as_version=4)
+        assert questions(other) == questions(en), f"{stem(name, lang)}: questions differ from {name}'s"
+        assert answer_signatures(other) == answer_signatures(en), f"{stem(name, lang)}: answers differ from {name}'s"
+
+
+@pytest.mark.parametrize("name, lang", EDITIONS_OF, ids=EDITION_IDS)
+def test_student_notebook_has_no_solutions(name: str, lang: str) -> None:
     """No solution marker, solution line or markdown solution reaches the student notebook."""
-    master = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    path = ROOT / "assignments" / name / f"{name}.ipynb"
+    master = nbformat.read(master_path(name, lang), as_version=4)
+    path = student_path(name, lang)
     assert path.is_file(), STALE.format(name=name)
     student = nbformat.read(path, as_version=4)
     by_id = {c.get("id"): c for c in student.cells}
@@ -133,11 +190,11 @@ def unparsed_lines(source: str) -> set[str]:
     return {line.strip() for line in ast.unparse(tree).splitlines() if len(line.strip()) >= 20}
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_student_notebook_has_no_hidden_tests(name: str) -> None:
+@pytest.mark.parametrize("name, lang", EDITIONS_OF, ids=EDITION_IDS)
+def test_student_notebook_has_no_hidden_tests(name: str, lang: str) -> None:
     """The tests shipped in the student notebook are the public ones only."""
-    master = nbformat.read(ROOT / "solutions" / f"{name}.ipynb", as_version=4)
-    path = ROOT / "assignments" / name / f"{name}.ipynb"
+    master = nbformat.read(master_path(name, lang), as_version=4)
+    path = student_path(name, lang)
     assert path.is_file(), STALE.format(name=name)
     student = nbformat.read(path, as_version=4)
     tests = student.metadata.get("otter", {}).get("tests", {})
@@ -158,8 +215,54 @@ def test_student_notebook_has_no_hidden_tests(name: str) -> None:
         assert not leaked, f"hidden test {cell.get('id')!r} is in the student notebook: {leaked[:3]}"
 
 
+def assert_messages(source: str) -> list[ast.expr]:
+    """The messages that some test code fails with: of its `assert` statements, and the
+    arguments of the exceptions it raises (`raise AssertionError("...")`)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            found.append(node.msg)
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+            found.extend(node.exc.args)
+    return found
+
+
+def message_text(msg: ast.expr) -> str:
+    """The literal text of an assert message: a string, an f-string's constant parts, or
+    (for `"..." + x` and `"...".format(...)`) the strings in it."""
+    return "".join(n.value for n in ast.walk(msg) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+
+
+def doctest_code(code: str) -> str:
+    """The Python code of an OK-format test case (its `>>> ` and `... ` lines, prompts removed)."""
+    return "\n".join(line[4:] for line in code.splitlines() if line.startswith((">>> ", "... ")))
+
+
+@pytest.mark.parametrize("name", [n for n, lang in EDITIONS_OF if lang == "zh"])
+def test_chinese_public_tests_speak_chinese(name: str) -> None:
+    """What `grader.check` prints in the Chinese notebook is Chinese: every public test's failure
+    message (its `assert` messages, and otter's `failure_message` where a test sets one)."""
+    path = student_path(name, "zh")
+    assert path.is_file(), STALE.format(name=name)
+    tests = nbformat.read(path, as_version=4).metadata["otter"]["tests"]
+    assert tests, "the Chinese notebook ships no public tests"
+    english = []
+    for question, test in tests.items():
+        sources = [test] if isinstance(test, str) else [doctest_code(c["code"]) for s in test["suites"] for c in s["cases"]]
+        messages = [message_text(m) for source in sources for m in assert_messages(source)]
+        messages += re.findall(r'failure_message="([^"]*)"', "\n".join(sources))
+        assert messages, f"{question}: no assert message to show"
+        english += [f"{question}: {m!r}" for m in messages if not CJK.search(m)]
+    assert not english, "public test messages without Chinese:\n" + "\n".join(english)
+
+
 def test_unknown_assignment_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["no-such-assignment"])
     assert exit_info.value.code == 2
     assert "no master notebook" in capsys.readouterr().err
+
+
+def test_unknown_edition_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown edition"):
+        assign(NAMES[0], tmp_path / "out", lang="fr", zip_dir=None, run_tests=False)

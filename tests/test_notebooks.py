@@ -1,13 +1,14 @@
 """The otter notebooks run in a real Jupyter kernel.
 
-For every master notebook `solutions/NAME.ipynb`:
+For every master notebook, in both editions (`solutions/NAME.ipynb` in English and
+`solutions/NAME.zh.ipynb` in Chinese, whose student notebooks are `NAME.ipynb` and `NAME.zh.ipynb`):
 
 (a) the master runs top to bottom without error (its otter test cells call their tests);
-(b) the committed student notebook `assignments/NAME/NAME.ipynb`, with the reference solutions
+(b) the committed student notebook `assignments/NAME/NAME[.zh].ipynb`, with the reference solutions
     pasted into its answer cells, runs without error, every `grader.check` reports that all
     tests passed, and `grader.export()` makes a zip whose public tests pass;
-(c) the plain student notebook runs with every `grader.check` reporting failures, and the
-    kernel survives;
+(c) the plain student notebook runs with every `grader.check` reporting failures (in Chinese
+    in the Chinese edition), and the kernel survives;
 (d) `tied` with Question 1 answered by a custom module class (which the question allows) runs its
     own given cells and passes every check.
 
@@ -31,24 +32,41 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.samples import solved_notebook
+from autograder.assign import available, editions, master_path, stem
+from autograder.samples import ANSWER_TAG, solved_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
-MASTERS = sorted((ROOT / "solutions").glob("*.ipynb"))
-NAMES = [p.stem for p in MASTERS]
+# Every edition of every assignment, by the stem of its notebooks: "access", "access.zh", ...
+EDITIONS = {stem(name, lang): (name, lang) for name in available() for lang in editions(name)}
+STEMS = list(EDITIONS)
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 CELL_TIMEOUT = 120  # seconds per cell: generous, CI machines are slow
 CHECK = re.compile(r"""^\s*grader\.check\(\s*["']([^"']+)["']\s*\)\s*$""")
 EXPORT = re.compile(r"^\s*grader\.export\(", re.MULTILINE)
 
 
-def student_path(name: str) -> Path:
-    return ROOT / "assignments" / name / f"{name}.ipynb"
+def student_path(edition: str) -> Path:
+    name, _ = EDITIONS[edition]
+    return ROOT / "assignments" / name / f"{edition}.ipynb"
 
 
-def with_solutions(name: str) -> nbformat.NotebookNode:
-    """The committed student notebook with the master's answers pasted in (see autograder.samples)."""
-    return nbformat.from_dict(solved_notebook(name, ROOT))
+def with_solutions(edition: str) -> nbformat.NotebookNode:
+    """The committed student notebook with the master's answers pasted in: autograder.samples for
+    English (it composes the English samples), the same pasting by cell id for the other editions."""
+    name, lang = EDITIONS[edition]
+    if lang == "en":
+        return nbformat.from_dict(solved_notebook(name, ROOT))
+    nb = nbformat.read(student_path(edition), as_version=4)
+    master = {c.get("id"): c for c in nbformat.read(master_path(name, lang), as_version=4).cells}
+    answers = [c for c in nb.cells if c.cell_type == "code" and ANSWER_TAG in c.metadata.get("tags", [])]
+    if not answers:
+        raise ValueError(f"{student_path(edition).relative_to(ROOT)} has no answer cells")
+    for cell in answers:
+        if cell.get("id") not in master:
+            raise ValueError(f"answer cell {cell.get('id')!r} has no master cell with that id: run `make assign`")
+        cell.source = master[cell.get("id")].source
+    return nb
 
 
 CUSTOM_SHARED_MLP = """\
@@ -68,9 +86,9 @@ def build_shared_mlp(in_features=4, hidden=8, out_features=1):
 """
 
 
-def with_custom_shared_mlp() -> nbformat.NotebookNode:
-    """The solved `tied` notebook whose `build_shared_mlp` answer returns a custom module."""
-    nb = with_solutions("tied")
+def with_custom_shared_mlp(edition: str = "tied") -> nbformat.NotebookNode:
+    """The solved `tied` notebook (of an edition) whose `build_shared_mlp` answer returns a custom module."""
+    nb = with_solutions(edition)
     cells = [c for c in nb.cells if c.cell_type == "code" and "def build_shared_mlp" in c.source]
     assert len(cells) == 1, "the tied notebook should have one build_shared_mlp answer cell"
     cells[0].source = CUSTOM_SHARED_MLP
@@ -126,24 +144,23 @@ async def run_notebook(
 
 @pytest.fixture(scope="module")
 def executed() -> Iterator[dict[tuple[str, str], object]]:
-    """(name, "master" | "solved" | "blank" | "custom") -> (executed notebook, workdir) or the exception."""
+    """(edition, "master" | "solved" | "blank" | "custom") -> (executed notebook, workdir) or the exception."""
     jobs: dict[tuple[str, str], object] = {}
-    for master_path in MASTERS:
-        name = master_path.stem
-        master = nbformat.read(master_path, as_version=4)
-        jobs[name, "master"] = (master, f"{name}.ipynb", False)
-        if student_path(name).is_file():
-            student = nbformat.read(student_path(name), as_version=4)
+    for edition, (name, lang) in EDITIONS.items():
+        master = nbformat.read(master_path(name, lang), as_version=4)
+        jobs[edition, "master"] = (master, f"{edition}.ipynb", False)
+        if student_path(edition).is_file():
+            student = nbformat.read(student_path(edition), as_version=4)
             try:
-                jobs[name, "solved"] = (with_solutions(name), f"{name}.ipynb", False)
+                jobs[edition, "solved"] = (with_solutions(edition), f"{edition}.ipynb", False)
             except ValueError as e:
-                jobs[name, "solved"] = e
+                jobs[edition, "solved"] = e
             # no export in the blank run: nothing to learn from it, and it costs a second kernel
             blank = copy.deepcopy(student)
             blank.cells = [c for c in blank.cells if not EXPORT.search(c.source)]
-            jobs[name, "blank"] = (blank, f"{name}.ipynb", True)
+            jobs[edition, "blank"] = (blank, f"{edition}.ipynb", True)
             if name == "tied":
-                jobs[name, "custom"] = (with_custom_shared_mlp(), f"{name}.ipynb", False)
+                jobs[edition, "custom"] = (with_custom_shared_mlp(edition), f"{edition}.ipynb", False)
 
     async def run_all() -> list[object]:
         gate = asyncio.Semaphore(max(2, os.cpu_count() or 2))
@@ -170,13 +187,13 @@ def get(executed: dict, name: str, variant: str) -> tuple[nbformat.NotebookNode,
     return value
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STEMS)
 def test_master_runs(executed, name: str) -> None:
     """(a) The master notebook, test cells included, runs top to bottom without error."""
     get(executed, name, "master")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STEMS)
 def test_solved_student_notebook_passes(executed, name: str) -> None:
     """(b) The student notebook with the reference solutions pasted in passes every check."""
     nb, workdir = get(executed, name, "solved")
@@ -201,7 +218,7 @@ def test_solved_student_notebook_passes(executed, name: str) -> None:
         assert f"{q} results: All test cases passed!" in report, report
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", STEMS)
 def test_blank_student_notebook_reports_failures(executed, name: str) -> None:
     """(c) Without solutions, every check reports failed tests and the kernel survives."""
     nb, _ = get(executed, name, "blank")
@@ -212,11 +229,14 @@ def test_blank_student_notebook_reports_failures(executed, name: str) -> None:
         assert text.startswith(f"{q} results:") and "Test case failed" in text, (
             f"grader.check({q!r}) on the blank notebook should report failures, got:\n{text}"
         )
+        if EDITIONS[name][1] == "zh":  # the student reads why in the notebook's language
+            assert CJK.search(text), f"grader.check({q!r}) in {name} fails without a Chinese message:\n{text}"
 
 
-def test_tied_custom_module_runs_the_notebooks_own_cells(executed) -> None:
+@pytest.mark.parametrize("name", [e for e, (n, _) in EDITIONS.items() if n == "tied"])
+def test_tied_custom_module_runs_the_notebooks_own_cells(executed, name: str) -> None:
     """(d) Question 1 allows any module class: the notebook's given cells work with one, and every check passes."""
-    nb, _ = get(executed, "tied", "custom")
+    nb, _ = get(executed, name, "custom")
     failed = [f"grader.check({q!r}):\n{result_text(cell)}" for q, cell in check_cells(nb)
               if not result_text(cell).startswith(f"{q} results: All test cases passed!")]
     assert not failed, "\n\n".join(failed)
