@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench bench-bulk bench-memory autograder stats clean
+.PHONY: venv demo test grade assign bench bench-bulk bench-memory bench-compare autograder stats clean
 
 venv: $(STAMP)
 
@@ -60,6 +60,11 @@ stats: venv
 # Gradescope autograder: dist/$(ASSIGNMENT)-autograder.zip (setup.sh, run_autograder, the kit).
 autograder: venv
 	$(PY) -m autograder.gradescope.build $(ASSIGNMENT) --out dist
+
+# This checkout against an earlier commit, interleaved runs: make bench-compare REV=26ae801
+REV ?= HEAD~1
+bench-compare: venv
+	$(PY) -m autograder.bench.compare $(REV)
 
 # Peak memory of the whole process tree grading one submission (parent + sandbox child).
 bench-memory: venv

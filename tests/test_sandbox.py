@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import pytest
 
 from autograder.engine.loader import Submission
-from autograder.engine.sandbox import Limits, can_drop_privileges
+from autograder.engine import isolation
+from autograder.engine.sandbox import Limits, Sandbox
 from autograder.engine.student import Program, Student, StudentCrashed, StudentRaised
 
 SPY = '''
@@ -27,6 +30,14 @@ def spy(out_dir):
     except OSError:
         seen["wrote_out"] = False
     return seen
+
+def world(checkout):
+    import socket
+    s = socket.socket()
+    s.settimeout(2)
+    return {"pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "net": s.connect_ex(("127.0.0.1", 22)),
+            "kit": [p for p in ("solutions", "tests", "autograder/graders") if os.path.exists(os.path.join(checkout, p))],
+            "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp"), "home": os.environ.get("HOME")}
 
 def boom():
     raise ValueError("boom")
@@ -66,7 +77,7 @@ def test_child_sees_no_secret_and_a_minimal_environment(student, tmp_path):
     assert seen["parent_env"] is None or "s3cret-value" not in seen["parent_env"]
 
 
-@pytest.mark.skipif(not can_drop_privileges(), reason="needs root and an interpreter other users can run")
+@pytest.mark.skipif(os.geteuid() != 0, reason="as an ordinary user the child runs as that user, in its namespaces")
 def test_child_runs_unprivileged_and_cannot_write_results(student, tmp_path):
     os.chmod(tmp_path, 0o755)
     seen = _spy(student, str(tmp_path))
@@ -76,10 +87,63 @@ def test_child_runs_unprivileged_and_cannot_write_results(student, tmp_path):
     assert seen["nproc"] == Limits().processes
 
 
-def test_child_and_its_processes_end_with_close(student):
-    pid = student.sandbox.proc.pid
-    student.close()
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+ESCAPEE = """
+import os
+if os.fork() == 0:          # a double fork into a new session: no longer the child's process group
+    os.setsid()
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["sleep", "{marker}"])
+    os._exit(0)
+"""
+
+
+def _with_marker(marker: str) -> list[int]:
+    found = []
+    for p in os.listdir("/proc"):
+        try:
+            if p.isdigit() and marker.encode() in open(f"/proc/{p}/cmdline", "rb").read():
+                found.append(int(p))
+        except OSError:
+            pass
+    return found
+
+
+def test_every_process_of_the_sandbox_ends_with_close():
+    marker = f"{os.getpid() % 1000}.{time.monotonic_ns() % 10**6:06d}"
+    st = Student(Submission("escape.py", [ESCAPEE.format(marker=marker)], "0" * 64), Limits(time=10))
+    try:
+        st.start()
+        for _ in range(100):  # the escapee execs asynchronously
+            if _with_marker(marker):
+                break
+            time.sleep(0.05)
+        assert _with_marker(marker), "the escapee should run while the sandbox lives"
+    finally:
+        st.close()
+    assert not _with_marker(marker), "a setsid, double-forked process outlived its sandbox"
+
+
+def test_child_sees_only_its_own_world(student):
+    p = Program()
+    out = p.ret(p.call("world", str(Path(__file__).resolve().parents[1])))
+    seen = student.run(p, "world()")[out]
+    assert seen["pids"] == ["1"], f"the child sees other processes: {seen['pids']}"
+    assert seen["net"] != 0, "the child reached a port on the machine's loopback"
+    assert seen["kit"] == [], f"the child sees the kit's sources: {seen['kit']}"
+    assert set(seen["root"]) <= {"bin", "dev", "etc", "kit", "lib", "lib32", "lib64", "libx32",
+                                                     "proc", "sbin", "tmp", "usr", "work", "root", "home", "opt"}
+    assert seen["tmp"] == [] and seen["home"] == "/tmp"
+
+
+def test_no_isolation_means_no_grading(monkeypatch):
+    monkeypatch.setattr(isolation, "_bwrap_candidates", lambda: [])
+    monkeypatch.setattr(isolation, "_PATHS", None)
+    monkeypatch.setattr(isolation, "_CHECKED", None)
+    with pytest.raises(isolation.IsolationUnavailable, match="bwrap"):
+        isolation.check()
+    with pytest.raises(isolation.IsolationUnavailable):
+        Sandbox(Limits()).start()
+    assert isolation.check(insecure=True).insecure
 
 
 def test_student_exception_becomes_a_hint_not_a_crash(student):
