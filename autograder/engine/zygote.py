@@ -120,6 +120,9 @@ def _drop_capabilities() -> None:
     number = SYS_CAPSET.get(platform.machine())
     if number is None:
         raise OSError(f"capset: unknown system call number on {platform.machine()}")
+    cap = 0
+    while _LIBC.prctl(24, cap, 0, 0, 0) == 0:  # PR_CAPBSET_DROP, until the kernel knows no more capabilities
+        cap += 1
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all zero, both words
     _check(_LIBC.syscall(number, header, data), "capset")
