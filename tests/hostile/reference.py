@@ -1,0 +1,1 @@
+# The reference answers, unchanged: a classmate in the same class folder, whom no attack may touch.
