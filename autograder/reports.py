@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 __all__ = ["write_feedback", "write_summary", "write_reports", "normalize_hint"]
 
-PASS, FAIL = "\u2713", "\u2717"  # ✓ ✗
+PASS, FAIL, ERROR = "\u2713", "\u2717", "?"  # ✓ ✗ ?
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class _Check:
     passed: bool
     hint: str
     visibility: str
+    outcome: str = ""  # "passed", "failed" or "error" (the grader failed: the student keeps the points)
+
+    @property
+    def error(self) -> bool:
+        return self.outcome == "error"
 
 
 def _checks(results: dict) -> list[_Check]:
@@ -50,8 +55,10 @@ def _checks(results: dict) -> list[_Check]:
         title = name[len(question) + 2:] if name.startswith(f"{question}: ") else name
         score, max_score = float(t.get("score") or 0.0), float(t.get("max_score") or 0.0)
         passed = t.get("status", "passed" if score >= max_score else "failed") == "passed"
-        out.append(_Check(question, title, score, max_score, passed, str(t.get("output") or ""),
-                          str(t.get("visibility", "visible"))))
+        extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
+        outcome = str(extra.get("outcome") or ("passed" if passed else "failed"))
+        out.append(_Check(question, title, score, max_score, passed and outcome != "error",
+                          str(t.get("output") or ""), str(t.get("visibility", "visible")), outcome))
     return out
 
 
@@ -66,10 +73,14 @@ def _num(x: float) -> str:
     return f"{round(x, 2):g}"
 
 
-def _messages(results: dict) -> list[str]:
-    """Submission-level messages; ``"Graded."`` is what results.py writes when there were none."""
+def _messages(results: dict) -> tuple[list[str], list[str]]:
+    """Submission-level (errors, notes): from ``extra_data`` when results.py wrote it, else every line of
+    ``output`` is an error (``"Graded."`` is what results.py writes when there were none)."""
+    extra = results.get("extra_data")
+    if isinstance(extra, dict) and isinstance(extra.get("errors"), list):
+        return [str(m) for m in extra["errors"]], [str(m) for m in extra.get("notes") or []]
     text = str(results.get("output") or "").strip()
-    return [] if text in ("", "Graded.") else [line for line in text.splitlines() if line.strip()]
+    return ([] if text in ("", "Graded.") else [line for line in text.splitlines() if line.strip()]), []
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -146,7 +157,8 @@ footer{color:var(--muted);font-size:.85rem;margin-top:2rem}
 
 
 def _feedback_html(assignment: str, submission: str, total: float, max_total: float,
-                   groups: dict[str, list[_Check]], messages: list[str], seconds: float | None) -> str:
+                   groups: dict[str, list[_Check]], messages: list[str], seconds: float | None,
+                   notes: list[str] = ()) -> str:
     pct = 100 * total / max_total if max_total else 0
     parts = [
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -157,12 +169,13 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
         f'<div class="bar {"full" if pct >= 80 else "partial" if pct >= 50 else "none"}">'
         f'<i style="width:{pct:.1f}%"></i></div>',
     ]
+    noted = "".join(f"<li class=note>{_e(m)}</li>" for m in notes)
     if messages:
         items = "".join(f"<li>{_e(m)}</li>" for m in messages)
-        parts.append(f'<section class="box warn"><h2>What happened</h2><ul>{items}</ul></section>')
+        parts.append(f'<section class="box warn"><h2>What happened</h2><ul>{items}{noted}</ul></section>')
     else:
         parts.append('<section class=box><h2>What happened</h2><p class=note style="margin:0">'
-                     "Your code ran without errors.</p></section>")
+                     f"Your code ran without errors.</p>{f'<ul>{noted}</ul>' if noted else ''}</section>")
     for question, checks in groups.items():
         score = sum(c.score for c in checks)
         max_score = sum(c.max_score for c in checks)
@@ -172,15 +185,18 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
         for c in shown:
             tag = f'<span class=tag>{_e(c.visibility.replace("_", " "))}</span>' if c.visibility != "visible" else ""
             hint = ""
-            if not c.passed:
+            if c.error:
+                hint = f"<div class=hint>{_e(c.hint)}</div>"
+            elif not c.passed:
                 # Several checks often fail for one reason (or "not graded"): say it once per question.
                 if c.hint in seen:
                     hint = "<div class=same>see above</div>"
                 elif c.hint:
                     hint = f"<div class=hint>{_e(c.hint)}</div>"
                 seen.add(c.hint)
-            cls, mark = ("ok", PASS) if c.passed else ("fail", FAIL)
-            items.append(f'<li class="check {cls}"><span class=mark aria-label="{"passed" if c.passed else "failed"}">'
+            cls, mark = ("ok", PASS) if c.passed else ("ok", ERROR) if c.error else ("fail", FAIL)
+            label = "passed" if c.passed else "could not be checked" if c.error else "failed"
+            items.append(f'<li class="check {cls}"><span class=mark aria-label="{label}">'
                          f"{mark}</span><span>{_e(c.title)}{tag}</span>{hint}</li>")
         if hidden:
             n, pts = len(hidden), sum(c.max_score for c in hidden)
@@ -194,10 +210,12 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
 
 
 def _feedback_md(assignment: str, submission: str, total: float, max_total: float,
-                 groups: dict[str, list[_Check]], messages: list[str]) -> str:
+                 groups: dict[str, list[_Check]], messages: list[str], notes: list[str] = ()) -> str:
     lines = [f"# Feedback: {_md(assignment)}", "", f"Submission: {_md(submission)}", "",
              f"**Total: {_num(total)} / {_num(max_total)} points**", "", "## What happened", ""]
     lines += [f"- {_md(m)}" for m in messages] or ["Your code ran without errors."]
+    if notes:
+        lines += ["", *(f"- Note: {_md(m)}" for m in notes)]
     for question, checks in groups.items():
         score, max_score = sum(c.score for c in checks), sum(c.max_score for c in checks)
         lines += ["", f"## {_md(question)}: {_num(score)} / {_num(max_score)}", ""]
@@ -206,8 +224,10 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
             if c.visibility == "hidden":
                 continue
             tag = f" _({c.visibility.replace('_', ' ')})_" if c.visibility != "visible" else ""
-            lines.append(f"- {PASS if c.passed else FAIL} {_md(c.title)}{tag}")
-            if not c.passed and c.hint:
+            lines.append(f"- {PASS if c.passed else ERROR if c.error else FAIL} {_md(c.title)}{tag}")
+            if c.error:
+                lines.append(f"  > {_md(c.hint)}")
+            elif not c.passed and c.hint:
                 hint = "see above" if c.hint in seen else c.hint
                 seen.add(c.hint)
                 # Indented and each line quoted, so a multi-line hint stays inside its list item.
@@ -237,11 +257,11 @@ def write_feedback(results: dict, folder: Path, assignment: str, submission: str
     groups = _by_question(checks)
     max_total = sum(c.max_score for c in checks)
     total = float(results.get("score", sum(c.score for c in checks)))
-    messages = _messages(results)
+    messages, notes = _messages(results)
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "feedback.md", _feedback_md(assignment, submission, total, max_total, groups, messages))
+    _write(folder / "feedback.md", _feedback_md(assignment, submission, total, max_total, groups, messages, notes))
     _write(folder / "feedback.html", _feedback_html(assignment, submission, total, max_total, groups, messages,
-                                                    results.get("execution_time")))
+                                                    results.get("execution_time"), notes))
 
 
 # ---------------------------------------------------------------- summary
@@ -271,7 +291,7 @@ def _frequent_hints(results: dict[str, dict], top: int = 10) -> list[tuple[str, 
         keys = set()
         for c in _checks(res):
             # "not graded" repeats on every check of a submission that never ran: the error list covers it.
-            if c.passed or c.hint.startswith("not graded:"):
+            if c.passed or c.error or c.hint.startswith("not graded:"):
                 continue
             key = (c.question, normalize_hint(c.hint) or "(no hint)")
             example.setdefault(key, c.hint or "(no hint)")
@@ -386,9 +406,11 @@ def write_summary(out: Path) -> Path:
     mean = statistics.fmean(totals) if totals else 0.0
     median = statistics.median(totals) if totals else 0.0
     errored = [r for r in rows if r.get("errors")]
+    broken = [r for r in rows if r.get("grader_errors")]
     stat = [(n, "submissions"), (f"{_num(mean)}", f"mean / {_num(max_total)}"),
             (f"{_num(median)}", f"median / {_num(max_total)}"),
-            (sum(t >= max_total - 1e-9 for t in totals) if n else 0, "full marks"), (len(errored), "with errors")]
+            (sum(t >= max_total - 1e-9 for t in totals) if n else 0, "full marks"), (len(errored), "with errors"),
+            (len(broken), "with grader errors")]
     parts = [
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
@@ -417,6 +439,15 @@ def write_summary(out: Path) -> Path:
         parts.append("</table></div>")
     else:
         parts.append("<p>No failed checks.</p>")
+    if broken:  # the graders' own failures: the students kept those points; the graders need fixing
+        parts.append(f'<h2 class=bad>Grader errors ({len(broken)} submissions)</h2><p>These checks could not be '
+                     "run because a grader failed (not the student's code). The students kept their points; "
+                     "fix the grader and regrade.</p><div class=wrap><table><tr><th>submission</th>"
+                     "<th>rule: error</th></tr>")
+        for r in broken:
+            msgs = "".join(f"<li>{_e(m)}</li>" for m in r["grader_errors"])
+            parts.append(f"<tr><td>{link(r['submission'])}</td><td><ul>{msgs}</ul></td></tr>")
+        parts.append("</table></div>")
     parts.append(f"<h2>Submissions with errors ({len(errored)})</h2>")
     if errored:
         parts.append("<div class=wrap><table><tr><th>submission</th><th class=n>total</th><th>what happened</th></tr>")

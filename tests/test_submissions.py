@@ -3,14 +3,18 @@
 ``tests/submissions/<assignment>/`` holds mistake files (see ``autograder/samples.py``)
 and ``EXPECTED.json``: for each file, the score each affected question must get
 (questions not listed must get full marks) and a phrase each affected question's
-hints must contain. The reference (the master notebook's answers) must score 100%.
+hints must contain. The reference (the master notebook's answers) must score 100%, the untouched
+student notebook 0. No bundled or sample submission may meet a grader error, and every rule of
+every grader must fail at least one bundled mistake (a rule nothing fails is a rule never shown to work).
 """
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
+from autograder.engine import runner
 from autograder.samples import compose_folder
 from conftest import ROOT, grade_cli, load_gradebook
 
@@ -37,6 +41,7 @@ def graded(tmp_path_factory):
         if assignment not in cache:
             base = tmp_path_factory.mktemp(assignment)
             compose_folder(assignment, SUBMISSIONS / assignment, base / "in")
+            shutil.copy(ROOT / "assignments" / assignment / f"{assignment}.ipynb", base / "in" / "untouched.ipynb")
             run = grade_cli(assignment, [base / "in"], base / "out", "--jobs", "2")
             assert run.returncode == 0, run.stderr
             cache[assignment] = (load_gradebook(base / "out"), base / "out")
@@ -54,6 +59,32 @@ def test_submission_loses_exactly_its_questions(graded, assignment, name, expect
         want = scores.get(q, got["max_score"])
         hints = [t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed"]
         assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {hints}"
+    assert not row["grader_errors"], f"{name}: the graders failed on it: {row['grader_errors']}"
     for q, phrase in expected.get("hint", {}).items():
         hints = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
         assert phrase.lower() in hints.lower(), f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_student_notebook_scores_zero(graded, assignment):
+    """The student notebook as handed out (every answer cell a stub): no rule gives points for nothing."""
+    book, out = graded(assignment)
+    row = book["untouched.ipynb"]
+    results = json.loads((out / "untouched.ipynb" / "results.json").read_text())
+    passed = [t["extra_data"]["rule"] for t in results["tests"] if t["score"] > 0]
+    assert row["total"] == 0 and not passed, f"the untouched notebook scored {row['total']}: {passed}"
+    assert not row["grader_errors"], row["grader_errors"]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_rule_fails_some_bundled_mistake(graded, assignment):
+    """Each rule is shown to work: at least one realistic wrong submission (not the untouched notebook) fails it."""
+    _, out = graded(assignment)
+    expected = json.loads((SUBMISSIONS / assignment / "EXPECTED.json").read_text())
+    mistakes = [name for name, entry in expected.items() if entry.get("scores")]
+    failed = set()
+    for name in mistakes:
+        results = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
+        failed |= {t["extra_data"]["rule"] for t in results["tests"] if t["extra_data"]["outcome"] == "failed"}
+    never = [r.name for r in runner.rules(assignment) if r.name not in failed]
+    assert not never, f"no bundled mistake in tests/submissions/{assignment}/ fails: {never}"

@@ -2,9 +2,21 @@
 
 Nothing in a submission is ever unpickled: notebooks are JSON, zips are read
 member by member with size caps, and anything besides the notebook is ignored.
+
+Limits bound the code, not the file: saved outputs are dropped as soon as the
+notebook is parsed, so a notebook of up to ``MAX_BYTES`` is graded whatever its
+outputs weigh; its code may hold at most ``MAX_CELLS`` cells and ``MAX_CODE``
+bytes (far beyond any homework, far below what the channel to the child carries).
+
+IPython syntax is handled as Jupyter would run it, as far as grading needs:
+``%``/``!`` lines are skipped; a cell that starts with ``%%time`` or ``%%capture``
+runs its body; any other cell magic skips its cell (and a note says which).
+Jupyter's script export (``jupyter nbconvert --to script``: ``# In[ ]:`` markers,
+magics as ``get_ipython()`` calls) is read back into the same cells.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import io
 import json
@@ -13,8 +25,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 20 * 1024 * 1024  # a notebook larger than this is not a homework answer
+MAX_BYTES = 128 * 2**20  # the file (or the notebook in a zip): outputs included
+MAX_CODE = 2 * 2**20  # the code of all cells together, in UTF-8 bytes
+MAX_CELLS = 2000  # code cells
+RUN_BODY = ("time", "capture")  # cell magics whose body runs as Python; every other one skips its cell
+
 _PERCENT_CELL = re.compile(r"^# ?%%(?!%)")  # jupytext/VS Code percent cell marker
+_SCRIPT_CELL = re.compile(r"^# In\[[ 0-9]*\]:\s*$")  # nbconvert --to script cell marker
+_MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*[%!])")  # %time f(), !ls, x = !ls
+_GET_IPYTHON = re.compile(r"^\s*(?:[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)?get_ipython\(\)\.")
 
 
 class LoadError(Exception):
@@ -23,26 +42,58 @@ class LoadError(Exception):
 
 @dataclass
 class Submission:
-    """A readable submission: its code cells in order and the bytes it came from."""
+    """A readable submission: its code cells in order, where each came from, and the bytes' digest."""
 
     name: str
     cells: list[str]
     digest: str  # sha256 of the submitted file's bytes
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # informational: never an error
+    labels: list[str] = field(default_factory=list)  # per cell: where the student finds it
+    assignment: str | None = None  # the assignment a notebook's otter metadata names
+
+    def where(self, index: int) -> str:
+        """The cell at ``index`` as the student sees it (``the code cell starting "…"``)."""
+        return self.labels[index] if 0 <= index < len(self.labels) else f"code cell {index + 1}"
+
+
+def first_line(source: str, width: int = 60) -> str:
+    """The first non-blank line of a cell, shortened for a message."""
+    line = next((s.strip() for s in source.splitlines() if s.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _label(source: str, number: int, line: int | None = None) -> str:
+    where = f"line {line}" if line is not None else f"code cell {number}"
+    return f'the code cell starting "{first_line(source)}" ({where})'
+
+
+def cell_magic(source: str) -> tuple[str, str] | None:
+    """(magic name, body) when the cell starts with a cell magic (``%%name args``), else None."""
+    stripped = source.lstrip()
+    if not stripped.startswith("%%"):
+        return None
+    head, _, body = stripped.partition("\n")
+    name = head[2:].split(None, 1)[0] if head[2:].strip() else ""
+    return name, body
 
 
 def strip_magics(source: str) -> str | None:
-    """Skip IPython-only syntax: a ``%%`` cell is dropped whole (None); ``%``/``!`` lines become ``pass``.
+    """Skip IPython-only syntax: a cell magic other than ``%%time``/``%%capture`` drops the cell (None);
+    those two run their body; ``%``/``!`` lines (``x = !ls`` too) become ``pass``.
 
     Replacing a line (rather than deleting it) keeps line numbers in tracebacks
     and keeps an indented block that held only a magic syntactically valid.
     """
-    if source.lstrip().startswith("%%"):
-        return None
+    magic = cell_magic(source)
+    if magic is not None:
+        name, body = magic
+        if name not in RUN_BODY:
+            return None
+        source = body
     lines = []
     for line in source.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
+        if _MAGIC_LINE.match(line):
+            stripped = line.lstrip()
             line = line[: len(line) - len(stripped)] + "pass"
         lines.append(line)
     return "\n".join(lines)
@@ -52,65 +103,121 @@ def _has_code(cell: str) -> bool:
     return any(line.strip() and not line.strip().startswith("#") for line in cell.splitlines())
 
 
-def _code_cells(sources: list[str]) -> list[str]:
-    cells = [strip_magics(s) for s in sources]
-    return [c for c in cells if c is not None and c.strip()]
+# ------------------------------------------------------------------ notebooks
 
 
-def _notebook_cells(raw: bytes) -> list[str]:
+def _parse_json(raw: bytes):
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
     try:
-        text = raw.decode("utf-8-sig")
-        data = json.loads(text)
+        return json.loads(raw)  # bytes: no decoded copy of a large notebook's outputs
+    except RecursionError:
+        raise LoadError("the notebook's JSON is nested far too deeply to be a notebook") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise LoadError(f"the notebook is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+
+
+def _notebook(raw: bytes) -> tuple[list[tuple[str, str]], str | None]:
+    """((label, source) per code cell, the assignment named in otter's metadata)."""
+    data = _parse_json(raw)
     if not isinstance(data, dict):
         raise LoadError("the notebook is not a JSON object")
     major = data.get("nbformat")
     if major != 4:
-        if not isinstance(major, int) or major < 1:
+        if not isinstance(major, int) or isinstance(major, bool) or major < 1:
             raise LoadError("the file is JSON but not a Jupyter notebook (no 'nbformat' version)")
         try:
             import nbformat  # upgrade an old notebook the way nbformat does
         except ImportError:
             raise LoadError(f"nbformat {major} notebooks cannot be upgraded here: save it as nbformat 4") from None
         try:
-            data = nbformat.reads(text, as_version=4)
+            data = nbformat.reads(json.dumps(data), as_version=4)
+        except RecursionError:
+            raise LoadError("the notebook's JSON is nested far too deeply to be a notebook") from None
         except Exception as exc:  # nbformat raises many kinds for malformed notebooks
             raise LoadError(f"nbformat {major} notebook could not be upgraded to version 4: {exc}") from None
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise LoadError("the notebook has no list of cells")
-    sources = []
+    found = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
+        cell.pop("outputs", None)  # outputs never matter: let them go now
         src = cell.get("source", "")
         if isinstance(src, list):
             src = "".join(s for s in src if isinstance(s, str))
         if isinstance(src, str):
-            sources.append(src)
-    return sources
+            found.append((_label(src, len(found) + 1), src))
+    metadata = data.get("metadata")
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
+    name = otter.get("assignment_name") if isinstance(otter, dict) else None
+    return found, name if isinstance(name, str) and name else None
 
 
-def _python_cells(raw: bytes) -> list[str]:
+# ------------------------------------------------------------------ Python files
+
+
+def _script_cell(source: str) -> str:
+    """A cell of nbconvert's script export back in IPython syntax: ``get_ipython()`` calls become the
+    magics they came from (a cell magic's body is a string literal; ``%``/``!`` lines become ``pass``)."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("get_ipython().run_cell_magic("):
+            try:
+                call = ast.parse(line.strip(), mode="eval").body
+                name, args, body = (ast.literal_eval(a) for a in call.args)
+            except (SyntaxError, ValueError, TypeError):
+                break
+            if isinstance(name, str) and isinstance(args, str) and isinstance(body, str):
+                return "\n".join([f"%%{name} {args}".rstrip(), *body.splitlines()])
+        break
+    return "\n".join(line[: len(line) - len(line.lstrip())] + "pass" if _GET_IPYTHON.match(line) else line
+                     for line in lines)
+
+
+def split_cells(text: str) -> tuple[list[tuple[int, str]], bool]:
+    """Split a script into (first line number, source) cells: by nbconvert's ``# In[ ]:`` markers when
+    it has them (then the second value is True), else by ``# %%`` percent markers (jupytext, editors),
+    else one cell. Sources are as written (see ``_script_cell``)."""
+    script = any(_SCRIPT_CELL.match(line) for line in text.splitlines())
+    marker = _SCRIPT_CELL if script else _PERCENT_CELL
+    cells, current, start = [], [], 1
+    for number, line in enumerate(text.splitlines(), 1):
+        if marker.match(line):
+            cells.append((start, "\n".join(current)))
+            current, start = [], number + 1
+        else:
+            current.append(line)
+    cells.append((start, "\n".join(current)))
+    return cells, script
+
+
+def split_percent_cells(text: str) -> list[str]:
+    """The sources of a script's cells in IPython syntax (see ``split_cells``)."""
+    cells, script = split_cells(text)
+    return [_script_cell(s) if script else s for _, s in cells]
+
+
+def _python(raw: bytes) -> list[tuple[str, str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LoadError("the .py file is not UTF-8 text") from None
-    return split_percent_cells(text)
+    out = []
+    cells, script = split_cells(text)
+    for start, src in cells:
+        if not _has_code(src):
+            continue  # comments only (nbconvert's header, markdown): nothing to run
+        lines = src.splitlines()
+        first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
+        out.append((_label(lines[first], len(out) + 1, start + first), _script_cell(src) if script else src))
+    return out
 
 
-def split_percent_cells(text: str) -> list[str]:
-    """Split a percent-format script (``# %%`` markers, as jupytext and editors write) into cells."""
-    cells, current = [], []
-    for line in text.splitlines():
-        if _PERCENT_CELL.match(line):
-            cells.append("\n".join(current))
-            current = []
-        else:
-            current.append(line)
-    cells.append("\n".join(current))
-    return cells
+# ------------------------------------------------------------------ zips
 
 
 def _zip_notebook(raw: bytes) -> tuple[str, bytes]:
@@ -127,13 +234,36 @@ def _zip_notebook(raw: bytes) -> tuple[str, bytes]:
         found = ", ".join(i.filename for i in notebooks) or "none"
         raise LoadError(f"the zip must hold exactly one notebook (.ipynb); found {len(notebooks)}: {found}")
     info = notebooks[0]
+    too_big = f"the notebook in the zip is larger than {MAX_BYTES // 2**20} MiB (outputs included)"
     if info.file_size > MAX_BYTES:
-        raise LoadError(f"the notebook in the zip is larger than {MAX_BYTES // 2**20} MiB")
-    with archive.open(info) as member:  # read with a cap: the header's size can lie
-        data = member.read(MAX_BYTES + 1)
+        raise LoadError(too_big)
+    try:
+        with archive.open(info) as member:  # read with a cap: the header's size can lie
+            data = member.read(MAX_BYTES + 1)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise LoadError(f"the notebook in the zip cannot be read ({exc})") from None
     if len(data) > MAX_BYTES:
-        raise LoadError(f"the notebook in the zip is larger than {MAX_BYTES // 2**20} MiB")
+        raise LoadError(too_big)
     return info.filename, data
+
+
+# ------------------------------------------------------------------ load
+
+
+def _code_cells(found: list[tuple[str, str]], notes: list[str]) -> tuple[list[str], list[str]]:
+    """The cells to run and their labels; a skipped cell magic gets a note naming its cell."""
+    cells, labels = [], []
+    for label, source in found:
+        code = strip_magics(source)
+        if code is None:
+            magic = cell_magic(source)
+            notes.append(f"{label} was skipped: the cell magic %%{magic[0] if magic else ''} does not run when "
+                         f"grading (only %%time and %%capture cells run, as plain Python)")
+            continue
+        if code.strip():
+            cells.append(code)
+            labels.append(label)
+    return cells, labels
 
 
 def load(path: str | Path) -> Submission:
@@ -141,24 +271,32 @@ def load(path: str | Path) -> Submission:
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise LoadError(f"the file is larger than {MAX_BYTES // 2**20} MiB")
+            raise LoadError(f"the file is larger than {MAX_BYTES // 2**20} MiB (outputs included)")
         raw = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"the file cannot be read ({exc.strerror or exc})") from None
     digest = hashlib.sha256(raw).hexdigest()
     suffix = path.suffix.lower()
     notes: list[str] = []
+    assignment = None
     if suffix == ".ipynb":
-        sources = _notebook_cells(raw)
+        found, assignment = _notebook(raw)
     elif suffix == ".py":
-        sources = _python_cells(raw)
+        found = _python(raw)
     elif suffix == ".zip":
         inner, data = _zip_notebook(raw)
+        del raw
         notes.append(f"graded the notebook {inner} from the zip")
-        sources = _notebook_cells(data)
+        found, assignment = _notebook(data)
     else:
         raise LoadError(f"'{path.name}' is not a notebook (.ipynb), a Python file (.py) or a zip holding one notebook")
-    cells = _code_cells(sources)
+    cells, labels = _code_cells(found, notes)
     if not any(_has_code(c) for c in cells):
         raise LoadError("the submission holds no code (only comments, markdown or magics)")
-    return Submission(name=path.name, cells=cells, digest=digest, notes=notes)
+    if len(cells) > MAX_CELLS:
+        raise LoadError(f"the submission has {len(cells)} code cells; at most {MAX_CELLS} are graded")
+    size = sum(len(c.encode("utf-8", "surrogatepass")) for c in cells)
+    if size > MAX_CODE:
+        raise LoadError(f"the submission holds {size / 2**20:.1f} MiB of code; at most {MAX_CODE // 2**20} MiB "
+                        f"are graded (outputs do not count)")
+    return Submission(name=path.name, cells=cells, digest=digest, notes=notes, labels=labels, assignment=assignment)

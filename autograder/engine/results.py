@@ -23,20 +23,32 @@ def _write(path: Path, text: str) -> None:
 
 
 def results_json(g: Grading, seconds: float | None = None) -> dict:
-    """Gradescope's results format: one test per rule, tagged with its question."""
+    """Gradescope's results format: one test per rule, tagged with its question.
+
+    A rule's outcome (passed, failed, or error: the grader failed, not the student) and its rule name
+    go in the test's ``extra_data``, which Gradescope keeps but does not show; a grader error shows
+    as passed with its points (the student loses nothing) and a hint saying it could not be checked.
+    The submission's errors and notes go in ``output`` (notes marked as such) and in ``extra_data``.
+    """
     tests = []
     for r in g.results:
+        extra = {"rule": r.rule.name, "outcome": r.outcome}
+        if r.error:
+            extra["grader_error"] = r.error
         tests.append({
             "name": f"{r.rule.question}: {r.rule.doc.splitlines()[0]}",
             "score": r.score,
             "max_score": r.rule.points,
-            "status": "passed" if r.passed else "failed",
+            "status": "failed" if r.outcome == "failed" or r.score < r.rule.points else "passed",
             "output": r.hint,
             "visibility": r.rule.visibility,
             "tags": [r.rule.question],
+            "extra_data": extra,
         })
-    out = {"score": g.total, "output": "\n".join(g.errors) if g.errors else "Graded.",
-           "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    lines = [*g.errors, *(f"Note: {n}" for n in g.notes)]
+    out = {"score": g.total, "output": "\n".join(lines) if lines else "Graded.",
+           "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
+           "extra_data": {"errors": list(g.errors), "notes": list(g.notes), "grader_errors": g.grader_errors}}
     if seconds is not None:
         out["execution_time"] = round(seconds, 3)
     return out
@@ -56,6 +68,8 @@ def gradebook_rows(gradings: list[Grading]) -> list[dict]:
             "submission": g.submission, "total": g.total, "max_total": g.max_total,
             "questions": {q: {"score": s, "max_score": m} for q, (s, m) in scores.items()},
             "errors": list(g.errors),
+            "notes": list(g.notes),
+            "grader_errors": g.grader_errors,
         })
     return rows
 

@@ -9,7 +9,21 @@ test's name: stable per submission, unpredictable without the secret).
 This runner calls the test functions directly (no pytest session per
 submission: collecting costs more than grading); ``graders/conftest.py`` gives
 pytest the same fixtures, so ``pytest autograder/graders/test_access.py
---submission FILE`` runs the same checks.
+--submission FILE`` runs the same checks. So that both mean the same, loading a
+grader file refuses (``GraderFileError``, with a message) what this runner does
+not do as pytest does: test classes, ``parametrize`` and every mark but
+``question``, fixtures other than ``student`` and ``rng``, generator or async tests.
+
+Outcomes follow pytest's: a rule *passes* (returns), *fails* (an ``AssertionError``,
+or the student's code raised, hung or died: the student's hint) or *errors* (any
+other exception: a bug in the grader, not the student's mistake; the student keeps
+the rule's points and the instructor is told).
+
+A rule marked ``needs="test_…"`` (or a tuple of names) checks that an answer does
+no harm (it never reseeds, it leaves net unchanged): it counts only when one of
+those earlier rules of its question passed, the rules that check the answer does
+its job. So an empty answer earns nothing from it, and a wrong law does not also
+cost the "never reseeds" point.
 """
 from __future__ import annotations
 
@@ -26,10 +40,17 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Callable
 
-from .student import StudentProblem
+from .student import StudentCrashed, StudentProblem, StudentTimeout
 
 DEFAULT_SECRET = "d2l-autograder-development-secret"
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+FIXTURES = ("student", "rng")
+ERROR_HINT = ("this check could not be run: the autograder failed on it (a problem in the grader, not in your "
+              "code). You keep its points, and your instructor has been told.")
+
+
+class GraderFileError(ValueError):
+    """A grader file uses something the runner would not run as pytest does; the message says what."""
 
 
 @dataclass(frozen=True)
@@ -42,18 +63,28 @@ class Rule:
     visibility: str
     func: Callable
     doc: str
+    needs: tuple[str, ...] = ()  # earlier rules of the question; one must pass for this one to count
 
 
 @dataclass
 class RuleResult:
+    """One rule's outcome: passed, failed (``hint`` for the student) or error (``error`` for the instructor)."""
+
     rule: Rule
     passed: bool
     hint: str = ""
     seconds: float = 0.0
+    error: str = ""  # a grader error: the exception and where, for the instructor
+    problem: str = ""  # "timeout" or "crashed" when the student's code hung or died in this rule
+    withheld: bool = False  # a grader error whose points wait for the instructor (see student.ProtocolMismatch)
+
+    @property
+    def outcome(self) -> str:
+        return "error" if self.error else "passed" if self.passed else "failed"
 
     @property
     def score(self) -> float:
-        return self.rule.points if self.passed else 0.0
+        return self.rule.points if self.passed or (self.error and not self.withheld) else 0.0
 
 
 @dataclass
@@ -63,8 +94,14 @@ class Grading:
     assignment: str
     submission: str
     results: list[RuleResult] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # what went wrong, for the student and the gradebook
     questions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # informational only (which file of a zip was graded, ...)
+
+    @property
+    def grader_errors(self) -> list[str]:
+        """``rule: exception`` for every rule the graders failed on (for the instructor)."""
+        return [f"{r.rule.name}: {r.error}" for r in self.results if r.error]
 
     def question_scores(self) -> dict[str, tuple[float, float]]:
         out = {q: [0.0, 0.0] for q in self.questions}
@@ -103,23 +140,57 @@ def grader_module(assignment: str) -> ModuleType:
 
 def rules(assignment: str) -> list[Rule]:
     """The grader tests of an assignment, in file order, with their question marks."""
-    module = grader_module(assignment)
-    out = []
-    for name, func in vars(module).items():
-        if not (name.startswith("test_") and inspect.isfunction(func)):
+    return collect(grader_module(assignment))
+
+
+def collect(module: ModuleType) -> list[Rule]:
+    """The rules of a grader module; ``GraderFileError`` for anything not run here as pytest would run it."""
+    where = module.__name__
+    out: list[Rule] = []
+    for name, obj in vars(module).items():
+        if name.startswith("Test") and inspect.isclass(obj):
+            raise GraderFileError(f"{where}.{name}: test classes are not supported by the grading runner; "
+                                  f"write module-level test functions")
+        if not (name.startswith("test") and inspect.isfunction(obj)):
             continue
-        marks = [m for m in getattr(func, "pytestmark", []) if m.name == "question"]
-        if len(marks) != 1:
-            raise ValueError(f"{module.__name__}.{name} needs exactly one @pytest.mark.question")
-        mark = marks[0]
+        if not name.startswith("test_"):
+            raise GraderFileError(f"{where}.{name}: name grader tests test_<rule> (pytest collects {name} too)")
+        if inspect.isgeneratorfunction(obj) or inspect.iscoroutinefunction(obj):
+            raise GraderFileError(f"{where}.{name}: generator and async tests are not supported")
+        marks = getattr(obj, "pytestmark", [])
+        other = sorted({m.name for m in marks if m.name != "question"})
+        if other:
+            raise GraderFileError(f"{where}.{name}: @pytest.mark.{other[0]} is not supported by the grading runner "
+                                  f"(it would not mean what it means in pytest): only @pytest.mark.question")
+        questions = [m for m in marks if m.name == "question"]
+        if len(questions) != 1:
+            raise GraderFileError(f"{where}.{name} needs exactly one @pytest.mark.question")
+        params = list(inspect.signature(obj).parameters)
+        unknown = [p for p in params if p not in FIXTURES]
+        if unknown:
+            raise GraderFileError(f"{where}.{name}: fixture {unknown[0]!r} is not supported by the grading runner; "
+                                  f"tests take only {' and '.join(FIXTURES)}")
+        mark = questions[0]
         question = mark.args[0]
         points = float(mark.kwargs.get("points", mark.args[1] if len(mark.args) > 1 else 1))
         visibility = mark.kwargs.get("visibility", "visible")
         if visibility not in VISIBILITIES:
-            raise ValueError(f"{name}: visibility must be one of {VISIBILITIES}")
-        doc = inspect.getdoc(func) or name[5:].replace("_", " ")
-        out.append(Rule(name=name, question=question, points=points, visibility=visibility, func=func, doc=doc))
+            raise GraderFileError(f"{where}.{name}: visibility must be one of {VISIBILITIES}")
+        needs = mark.kwargs.get("needs", ())
+        needs = (needs,) if isinstance(needs, str) else tuple(needs)
+        earlier = {r.name for r in out if r.question == question}
+        if any(n not in earlier for n in needs):
+            raise GraderFileError(f"{where}.{name}: needs={needs!r} must name earlier tests of question {question!r}")
+        doc = inspect.getdoc(obj) or name[5:].replace("_", " ")
+        out.append(Rule(name=name, question=question, points=points, visibility=visibility, func=obj, doc=doc,
+                        needs=needs))
     return out
+
+
+def needs_hint(rule: Rule) -> str:
+    """The hint of a no-harm rule whose answer does not do its job yet (none of the rules it needs passed)."""
+    return (f"{rule.question}: this check counts once your answer does its job "
+            f"(it checks only that the answer does no harm; see the other checks of {rule.question})")
 
 
 def questions(assignment: str) -> list[str]:
@@ -131,28 +202,49 @@ def run_rules(student, assignment: str, digest: str, rule_list: list[Rule] | Non
               key: bytes | None = None) -> list[RuleResult]:
     """Run every rule against a started ``Student``; a rule's failure never stops the next.
     ``key`` overrides the secret (a statistical sweep grades under many)."""
-    results = []
+    results: list[RuleResult] = []
     key = key if key is not None else secret()
     student.new_run()
     for rule in rule_list if rule_list is not None else rules(assignment):
         student.begin_question(rule.question)
-        fixtures = {"student": student, "rng": random.Random(seed_for(digest, rule.name, key))}
-        params = inspect.signature(rule.func).parameters
         started = time.monotonic()
-        try:
-            rule.func(**{p: fixtures[p] for p in params})
-            result = RuleResult(rule, passed=True)
-        except StudentProblem as exc:
-            result = RuleResult(rule, passed=False, hint=exc.hint)
-        except AssertionError as exc:
-            result = RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {rule.doc}")
-        except Exception as exc:  # a value the grader could not handle: still the student's answer that failed
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            print(f"autograder: {rule.name} could not check the answer: {type(exc).__name__}: {exc} "
-                  f"({os.path.basename(where.filename)}:{where.lineno})", file=sys.stderr)
-            result = RuleResult(rule, passed=False,
-                                hint=f"{rule.question}: your answer could not be checked ({type(exc).__name__}); "
-                                     f"check that it returns what the question asks for")
+        required = [r for r in results if r.rule.name in rule.needs]
+        if required and all(r.outcome == "failed" for r in required):
+            result = RuleResult(rule, passed=False, hint=needs_hint(rule))
+        else:
+            result = run_rule(rule, student, digest, key)
         result.seconds = time.monotonic() - started
         results.append(result)
     return results
+
+
+def stopped_questions(results: list[RuleResult]) -> list[str]:
+    """A message per question whose checks the student's code stopped (a hang, a crash): its first such hint."""
+    seen: dict[str, str] = {}
+    for r in results:
+        if r.problem and r.rule.question not in seen:
+            seen[r.rule.question] = f"{r.rule.question}: {r.hint}"
+    return list(seen.values())
+
+
+def run_rule(rule: Rule, student, digest: str, key: bytes) -> RuleResult:
+    """One rule, with pytest's outcomes: passed, failed (the student's hint) or error (a grader bug)."""
+    fixtures = {"student": student, "rng": random.Random(seed_for(digest, rule.name, key))}
+    try:
+        rule.func(**{p: fixtures[p] for p in inspect.signature(rule.func).parameters})
+        return RuleResult(rule, passed=True)
+    except StudentProblem as exc:
+        problem = "timeout" if isinstance(exc, StudentTimeout) else "crashed" if isinstance(exc, StudentCrashed) else ""
+        return RuleResult(rule, passed=False, hint=exc.hint, problem=problem)
+    except AssertionError as exc:
+        return RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {rule.doc}")
+    except Exception as exc:  # the grader's own bug: not the student's failure
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        error = f"{type(exc).__name__}: {exc} ({os.path.basename(where.filename)}:{where.lineno})"
+        print(f"autograder: grader error in {rule.name}: {error}", file=sys.stderr)
+        result = RuleResult(rule, passed=False, hint=ERROR_HINT, error=error)
+        if not getattr(exc, "keeps_points", True):  # the child's answers did not match: withheld, not given
+            result.withheld = True
+            result.hint = ("this check could not be run: the answer sent back did not match what was asked. "
+                           "Your instructor has been told and will look at it.")
+        return result

@@ -14,6 +14,8 @@ code) to know what a correct answer is. A spec is plain data:
      "tensors": {name: shape}}
     any spec may carry "id": "tag"; {"k": "ref", "id": "tag"} registers that same module again.
     {"k": "fixed_hidden_mlp"}  d2l's FixedHiddenMLP (rand_weight a plain attribute).
+    {"k": "spy"}  the identity, recording ``torch.is_grad_enabled()`` at each call in ``grad_enabled``
+                  (a list of bools): how many forward passes ran, and whether they recorded history.
     a top-level "materialize": n runs one no-grad forward of zeros(2, n) after building.
 """
 from __future__ import annotations
@@ -71,7 +73,18 @@ def make_classes():
                 X /= 2
             return X.sum()
 
-    return Custom, FixedHiddenMLP
+    class Spy(nn.Module):
+        """The identity; ``grad_enabled`` holds ``torch.is_grad_enabled()`` of every call, in order."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.grad_enabled: list[bool] = []
+
+        def forward(self, x):
+            self.grad_enabled.append(bool(torch.is_grad_enabled()))
+            return x
+
+    return Custom, FixedHiddenMLP, Spy
 
 
 _CLASSES = None
@@ -99,7 +112,7 @@ def build(spec: dict, seed: int | None = None) -> Any:
 def _build(spec: dict, registry: dict) -> Any:
     torch = _torch()
     nn = torch.nn
-    Custom, FixedHiddenMLP = classes()
+    Custom, FixedHiddenMLP, Spy = classes()
     k = spec["k"]
     if k == "ref":
         return registry[spec["id"]]
@@ -122,6 +135,8 @@ def _build(spec: dict, registry: dict) -> Any:
         m = nn.Bilinear(spec["in1"], spec["in2"], spec["out"], dtype=dtype)
     elif k == "fixed_hidden_mlp":
         m = FixedHiddenMLP()
+    elif k == "spy":
+        m = Spy()
     elif k == "seq":
         m = nn.Sequential()
         for name, child in spec.get("children", []):

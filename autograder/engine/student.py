@@ -38,6 +38,21 @@ class StudentRaised(StudentProblem):
         super().__init__(hint)
 
 
+class GraderError(Exception):
+    """A grader (or the engine under it) failed: not the student's mistake. The rule's outcome is
+    *error*: the student keeps its points (``keeps_points``) and the instructor is told."""
+
+    keeps_points = True
+
+
+class ProtocolMismatch(GraderError):
+    """The child's answers do not match the program's requests, slot by slot. An engine bug, or a
+    submission writing into the grading channel: the instructor is told and decides, so the rule's
+    points are withheld rather than given."""
+
+    keeps_points = False
+
+
 class StudentTimeout(StudentProblem):
     fatal = True
 
@@ -62,7 +77,7 @@ class Program:
 
     steps: list[dict] = field(default_factory=list)
     blobs: list[bytes] = field(default_factory=list)
-    returns: list[Slot] = field(default_factory=list)  # one result per returning step, in order
+    returns: list[Slot] = field(default_factory=list)  # the slots answered, matched by name
     _n: int = 0
 
     def _slot(self) -> Slot:
@@ -75,7 +90,7 @@ class Program:
         enc = channel.Encoder()
         node = enc.encode(value)
         if _has_opaque(node):  # a grader bug: never hand the student's code a stand-in for a value
-            raise TypeError(f"a probe argument of type {type(value).__name__} cannot be sent to the child")
+            raise GraderError(f"a probe argument of type {type(value).__name__} cannot be sent to the child")
         if enc.blobs:  # renumber blobs into this program's blob list
             offset = len(self.blobs)
             self.blobs.extend(enc.blobs)
@@ -86,9 +101,15 @@ class Program:
         out = self._slot()
         self.steps.append({"op": op, "out": out.name, **fields})
         if returns:
-            self.steps[-1]["ret"] = True
-            self.returns.append(out)
+            self._answer(out)
         return out
+
+    def _answer(self, slot: Slot) -> None:
+        """Mark the last step as answered under ``slot``'s name (the child answers exactly these)."""
+        if slot in self.returns:
+            raise GraderError(f"probe program: slot {slot.name} is returned twice")
+        self.steps[-1]["ret"] = True
+        self.returns.append(slot)
 
     def seed(self, seed: int) -> None:
         self.steps.append({"op": "seed", "seed": int(seed)})
@@ -130,28 +151,22 @@ class Program:
                         kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
     def same(self, a: Slot, b: Slot) -> Slot:
-        out = self.add("same", a=a.name, b=b.name)
-        self.returns.append(out)
-        return out
+        return self.add("same", returns=True, a=a.name, b=b.name)
 
     def count_calls(self, module: Slot, *args: Any) -> tuple[Slot, Slot]:
         """Forward ``module(*args)`` counting calls per submodule; returns (counts, output) slots."""
         output = self._slot()
-        counts = self.add("count_calls", slot=module.name, args=[self._arg(a) for a in args],
+        counts = self.add("count_calls", returns=True, slot=module.name, args=[self._arg(a) for a in args],
                           forward_out=output.name)
-        self.returns.append(counts)
         return counts, output
 
     def ret(self, slot: Slot) -> Slot:
         self.steps.append({"op": "return", "slot": slot.name})
-        self.returns.append(slot)
+        self._answer(slot)
         return slot
 
     def snapshot(self, module: Slot) -> Slot:
-        out = self._slot()
-        self.steps.append({"op": "snapshot", "slot": module.name, "out": out.name})
-        self.returns.append(out)
-        return out
+        return self.add("snapshot", returns=True, slot=module.name)
 
 
 def _has_opaque(node: Any) -> bool:
@@ -186,7 +201,7 @@ class Outcome:
             return self.values[slot.name]
         if self.raised is not None:
             raise StudentRaised(self.what, self.raised)
-        raise StudentProblem(f"{self.what}: no result")  # pragma: no cover - a grader bug
+        raise GraderError(f"{self.what}: slot {slot.name} was never returned by the program")
 
     def get(self, slot: Slot, default: Any = None) -> Any:
         return self.values.get(slot.name, default)
@@ -315,17 +330,21 @@ class Student:
             return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
                                              f"(time limit per question)"))
         if status == "bad_step":
-            raise RuntimeError(f"grader bug: {header['results'][-1].get('message')}")
+            raise GraderError(f"a probe step is malformed: {(header.get('raised') or {}).get('message')}")
         try:
-            decoded = [channel.decode(r, blobs) for r in header.get("results", [])]
+            answers = header.get("results")
+            if not isinstance(answers, dict):
+                raise channel.ChannelError("results are not keyed by slot")
+            values = {str(name): channel.decode(node, blobs) for name, node in answers.items()}
+            raised = channel.decode(header["raised"], blobs) if header.get("raised") is not None else None
         except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError):
             self._discard()
             return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
-        raised = None
-        if status == "raised" and decoded and isinstance(decoded[-1], channel.Raised):
-            raised = decoded.pop()
-        values = {slot.name: value for slot, value in zip(program.returns, decoded)}
-        return Outcome(what, values, raised)
+        if status == "raised" and not isinstance(raised, channel.Raised):
+            self._discard()
+            return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
+        match_answers(program, values, complete=status == "ok")
+        return Outcome(what, values, raised if status == "raised" else None)
 
     def _dead(self, problem: StudentProblem) -> Outcome:
         self.dead_reason = problem.hint
@@ -338,6 +357,18 @@ class Student:
         real = [p.build(a.spec, a.seed) if isinstance(a, Build) else a for a in args]
         out = p.ret(p.call(fn, *real, **kwargs))
         return self.run(p, f"{fn}(...)")[out]
+
+
+def match_answers(program: Program, values: dict[str, Any], complete: bool) -> None:
+    """Every answer must be one the program asked for, by slot name; when the program ran to its end
+    (``complete``), every request must be answered. A mismatch is a ``ProtocolMismatch``."""
+    asked = [s.name for s in program.returns]
+    unasked = sorted(set(values) - set(asked))
+    if unasked:
+        raise ProtocolMismatch(f"probe protocol: answers for slots never asked for ({', '.join(unasked[:5])})")
+    missing = [name for name in asked if name not in values]
+    if complete and missing:
+        raise ProtocolMismatch(f"probe protocol: no answer for slots {', '.join(missing[:5])}")
 
 
 @dataclass(frozen=True)

@@ -140,17 +140,21 @@ def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote
         g.results = [runner.RuleResult(r, passed=False, hint=f"not graded: {load_error}") for r in rules]
         return g, time.monotonic() - started
     if note:
-        g.errors.append(note)
-    g.errors.extend(sub.notes)
+        g.notes.append(note)
+    g.notes.extend(sub.notes)
+    if sub.assignment and sub.assignment != assignment:
+        g.errors.append(f"this notebook was made for the assignment '{sub.assignment}' (its otter metadata says so), "
+                        f"not '{assignment}': check that you submitted the right notebook")
     student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote).start())
     try:
         for c in student.start():
             if c.fatal:
-                g.errors.append(f"cell {c.index + 1} was skipped: {c.fatal}")
+                g.errors.append(f"{sub.where(c.index)} was skipped: {c.fatal}")
             elif c.error is not None:
                 kind = "did not finish in time" if c.timeout else f"raised {c.error.type}: {c.error.message[:200]}"
-                g.errors.append(f"cell {c.index + 1} {kind}")
+                g.errors.append(f"{sub.where(c.index)} {kind}")
         g.results = runner.run_rules(student, assignment, sub.digest, rules)
+        g.errors.extend(runner.stopped_questions(g.results))
     except Exception as exc:  # the engine itself failed: the submission still gets its row
         g.errors.append(f"grading stopped: {exc}")
         done = {r.rule.name for r in g.results}

@@ -3,7 +3,10 @@
     pytest autograder/graders/test_access.py --submission path/to/notebook.ipynb
 
 It gives the tests the same fixtures the engine's runner does (``student``,
-``rng``), with the same sandbox and the same per-question time budget.
+``rng``), with the same sandbox and the same per-question time budget, and the
+same meaning to ``@pytest.mark.question(..., needs=...)``: a test that checks
+an answer does no harm fails unless one of the earlier tests it names passed. (A grader
+error, which the engine tells apart, is a plain failure with its traceback here.)
 """
 from __future__ import annotations
 
@@ -17,7 +20,29 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "question(name, points, visibility): contract question, points, visibility")
+    config.addinivalue_line("markers", "question(name, points, visibility, needs): contract question, points, "
+                                       "visibility, and the earlier test this one needs to pass to count")
+    config._grader_outcomes = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if report.when == "call":
+        item.config._grader_outcomes[item.originalname] = report.outcome
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item):
+    """A rule marked needs=… fails (as in the engine's runner) when the rule it needs did not pass."""
+    mark = item.get_closest_marker("question")
+    needs = mark.kwargs.get("needs", ()) if mark else ()
+    needs = (needs,) if isinstance(needs, str) else tuple(needs)
+    if needs and not any(item.config._grader_outcomes.get(n) == "passed" for n in needs):
+        from ..engine.runner import collect, needs_hint
+
+        rule = next(r for r in collect(item.module) if r.name == item.originalname)
+        raise AssertionError(needs_hint(rule))
 
 
 @pytest.fixture(scope="session")

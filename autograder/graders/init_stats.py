@@ -22,8 +22,10 @@ uniforms, Box–Muller in float32, normals truncated beyond ~5.8 sigma: mass < 1
 below carry slacks much larger than that (``SAMPLER_SLACK``, ``RELATIVE_SLACK``), so the stated
 probabilities hold for the real sampler too.
 
-Each grader rule spends at most ``RULE_ALPHA`` in total: a rule with k statistical assertions gives
-each ``RULE_ALPHA / k`` (union bound), so a correct answer fails a rule with probability <= 1e-6.
+A correct submission spends at most ``SUBMISSION_ALPHA`` = 1e-6 in all (union bound): it meets
+``STATISTICAL_RULES`` = 7 statistical rules (the weight laws of init_normal, init_xavier, my_init and
+init_kaiming_relu, init_first_last's Xavier layer, init_lazy's two law checks), each spending
+``RULE_ALPHA`` = 1e-6 / 7, and a rule with k statistical assertions gives each ``RULE_ALPHA / k``.
 """
 from __future__ import annotations
 
@@ -33,7 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-RULE_ALPHA = 1e-6  # the false-failure probability a correct answer may have, per rule (union bound)
+SUBMISSION_ALPHA = 1e-6  # the false-failure probability of a correct submission, all rules together
+STATISTICAL_RULES = 7  # the init rules that spend it (test_init.STATISTICAL names them; a test counts them)
+RULE_ALPHA = SUBMISSION_ALPHA / STATISTICAL_RULES  # per statistical rule (union bound over its assertions)
 SAMPLER_SLACK = 1e-5  # added to KS thresholds: >> the CDF distance between torch's samplers and the ideal law
 RELATIVE_SLACK = 1e-4  # widens moment bounds relatively: >> float rounding and normal-tail truncation
 

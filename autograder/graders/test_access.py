@@ -64,7 +64,7 @@ def test_param_shapes_raises_value_error_while_uninitialized(student, rng):
         assert isinstance(got, Raised), ("param_shapes must raise ValueError while any parameter is uninitialized "
                                          "(a lazy module before its first forward, even if other layers are initialized)")
         assert got.is_a("ValueError"), (f"param_shapes raised {got.type} for an uninitialized (lazy) parameter: "
-                                        "the contract asks for ValueError")
+                                        "it must raise ValueError")
 
 
 # ------------------------------------------------------------------ count_parameters
@@ -82,6 +82,11 @@ def _check_count(got, module: torch.nn.Module, trainable_only: bool) -> None:
     everything = sum(p.numel() for _, p in module.named_parameters(remove_duplicate=False)
                      if p.requires_grad or not trainable_only)
     with_buffers = want + sum(b.numel() for b in module.buffers())
+    state = sum(t.numel() for t in module.state_dict(keep_vars=True).values()
+                if not trainable_only or t.requires_grad)
+    if got == state and state != want:
+        raise AssertionError("count_parameters counted what state_dict() holds: buffers (not parameters) and a "
+                             "shared parameter once per name; count each tensor of module.parameters() once")
     if got == everything and everything != want:
         raise AssertionError("count_parameters counted a shared parameter once per name: count each tensor once")
     if got == with_buffers and with_buffers != want:
@@ -182,7 +187,7 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
             assert isinstance(got, Raised), (f"get_parameter(module, {name!r}) must raise KeyError: {name!r} is {kind} "
                                              f"(it returned {'None' if got is None else describe(got)})")
             assert got.is_a("KeyError"), (f"get_parameter(module, {name!r}) raised {got.type}; "
-                                          f"the contract asks for KeyError ({name!r} is {kind})")
+                                          f"it must raise KeyError ({name!r} is {kind})")
 
 
 # ------------------------------------------------------------------ build_rgnet

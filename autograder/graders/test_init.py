@@ -5,8 +5,9 @@ The six per-module initializers share five rules each: the weight's law, the bia
 ``init_lazy`` have four rules each.
 
 Laws are checked statistically on large layers (init_stats.py): every statistical rule spends a
-false-failure probability of at most 1e-6 for a correct answer (union bound over its assertions,
-stated next to each), while the realistic mistakes (std 0.1, Xavier normal, Kaiming with fan_out,
+false-failure probability of at most ALPHA = 1e-6 / 7 for a correct answer (union bound over its
+assertions, stated next to each), and the seven statistical rules (``STATISTICAL``) together at most
+1e-6 per submission, while the realistic mistakes (std 0.1, Xavier normal, Kaiming with fan_out,
 my_init with another threshold or a sign slip, ...) move the statistics so far that they are missed
 with astronomically small probability. Everything else is exact: constants, zero biases, supports,
 and "untouched" (bit for bit, against a snapshot taken in the same program before the student's
@@ -35,7 +36,11 @@ from ..engine.student import Program, Slot
 from . import init_stats as st
 from .zoo import _name, chimera
 
-ALPHA = st.RULE_ALPHA  # 1e-6: the false-failure probability a correct answer may spend per rule
+ALPHA = st.RULE_ALPHA  # 1e-6 / 7: the false-failure probability a correct answer may spend per statistical rule
+STATISTICAL = ("test_init_normal_weight_is_normal_std_001", "test_init_xavier_weight_is_xavier_uniform",
+               "test_my_init_weight_law", "test_init_kaiming_relu_weight_is_he_normal_fan_in",
+               "test_init_first_last_first_linear_gets_xavier", "test_init_lazy_linears_get_init_normal",
+               "test_init_lazy_works_without_lazy_modules")  # the rules that spend ALPHA: 7 × ALPHA = 1e-6
 
 
 # ------------------------------------------------------------------ the laws of the contract
@@ -234,7 +239,7 @@ def _weights_law(student, rng: random.Random, name: str) -> None:
                   (_weights(res[s_single]).get("weight"), i3, o3, "")]
         # Three layers of 86k–161k i.i.d. draws, two assertions each (a KS test against the exact law
         # and a moment test: chi-square for normal laws, Hoeffding on w² for Xavier, Hoeffding on the
-        # count of zeros for my_init), each at ALPHA / 6: false failure <= 1e-6 for the rule.
+        # count of zeros for my_init), each at ALPHA / 6: false failure <= ALPHA for the rule.
         for w, fi, fo, where in layers:
             _check_law(name, w, fi, fo, ALPHA / 3, where)
         return
@@ -422,10 +427,20 @@ def _generator(student, rng: random.Random, name: str) -> None:
 
 # ------------------------------------------------------------------ the six initializers: five rules each
 
+# The rules that check an initializer does its job; "never reseeds" (a no-harm rule) counts once one passes.
+_JOB = {name: tuple(f"test_{name}_{rule}" for rule in rules) for name, rules in {
+    "init_normal": ("weight_is_normal_std_001", "bias_is_zero", "acts_only_on_linear", "works_in_place"),
+    "init_constant": ("weight_is_all_ones", "bias_is_zero", "acts_only_on_linear", "works_in_place"),
+    "init_xavier": ("weight_is_xavier_uniform", "bias_unchanged", "acts_only_on_linear", "works_in_place"),
+    "init_42": ("weight_is_all_42", "bias_unchanged", "acts_only_on_linear", "works_in_place"),
+    "my_init": ("weight_law", "bias_unchanged", "acts_only_on_linear", "works_in_place"),
+    "init_kaiming_relu": ("weight_is_he_normal_fan_in", "bias_is_zero", "acts_only_on_linear", "works_in_place"),
+}.items()}
+
 
 @pytest.mark.question("init_normal", points=1)
 def test_init_normal_weight_is_normal_std_001(student, rng):
-    """weight i.i.d. N(0, 0.01²) on three large layers (KS + chi-square; false failure ≤ 1e-6)"""
+    """weight i.i.d. N(0, 0.01²) on three large layers (KS + chi-square; false failure ≤ 1e-6 / 7)"""
     _weights_law(student, rng, "init_normal")
 
 
@@ -447,7 +462,7 @@ def test_init_normal_works_in_place(student, rng):
     _in_place(student, rng, "init_normal")
 
 
-@pytest.mark.question("init_normal", points=1)
+@pytest.mark.question("init_normal", points=1, needs=_JOB["init_normal"])
 def test_init_normal_uses_global_generator(student, rng):
     """torch.manual_seed reproduces it; it never reseeds the generator"""
     _generator(student, rng, "init_normal")
@@ -477,7 +492,7 @@ def test_init_constant_works_in_place(student, rng):
     _in_place(student, rng, "init_constant")
 
 
-@pytest.mark.question("init_constant", points=1)
+@pytest.mark.question("init_constant", points=1, needs=_JOB["init_constant"])
 def test_init_constant_never_reseeds(student, rng):
     """it never reseeds torch's global generator"""
     _generator(student, rng, "init_constant")
@@ -485,7 +500,7 @@ def test_init_constant_never_reseeds(student, rng):
 
 @pytest.mark.question("init_xavier", points=1)
 def test_init_xavier_weight_is_xavier_uniform(student, rng):
-    """weight i.i.d. U(−a, a), a = √(6/(fan_in+fan_out)), on three large layers (support + KS + moment; false failure ≤ 1e-6)"""
+    """weight i.i.d. U(−a, a), a = √(6/(fan_in+fan_out)), on three large layers (support + KS + moment; false failure ≤ 1e-6 / 7)"""
     _weights_law(student, rng, "init_xavier")
 
 
@@ -507,7 +522,7 @@ def test_init_xavier_works_in_place(student, rng):
     _in_place(student, rng, "init_xavier")
 
 
-@pytest.mark.question("init_xavier", points=1)
+@pytest.mark.question("init_xavier", points=1, needs=_JOB["init_xavier"])
 def test_init_xavier_uses_global_generator(student, rng):
     """torch.manual_seed reproduces it; it never reseeds the generator"""
     _generator(student, rng, "init_xavier")
@@ -537,7 +552,7 @@ def test_init_42_works_in_place(student, rng):
     _in_place(student, rng, "init_42")
 
 
-@pytest.mark.question("init_42", points=1)
+@pytest.mark.question("init_42", points=1, needs=_JOB["init_42"])
 def test_init_42_never_reseeds(student, rng):
     """it never reseeds torch's global generator"""
     _generator(student, rng, "init_42")
@@ -545,7 +560,7 @@ def test_init_42_never_reseeds(student, rng):
 
 @pytest.mark.question("my_init", points=1)
 def test_my_init_weight_law(student, rng):
-    """weight: 0 with probability ½, else uniform on [−10, −5] ∪ [5, 10] (support + zero count + KS; false failure ≤ 1e-6)"""
+    """weight: 0 with probability ½, else uniform on [−10, −5] ∪ [5, 10] (support + zero count + KS; false failure ≤ 1e-6 / 7)"""
     _weights_law(student, rng, "my_init")
 
 
@@ -567,7 +582,7 @@ def test_my_init_works_in_place(student, rng):
     _in_place(student, rng, "my_init")
 
 
-@pytest.mark.question("my_init", points=1)
+@pytest.mark.question("my_init", points=1, needs=_JOB["my_init"])
 def test_my_init_uses_global_generator(student, rng):
     """torch.manual_seed reproduces it; it never reseeds the generator"""
     _generator(student, rng, "my_init")
@@ -575,7 +590,7 @@ def test_my_init_uses_global_generator(student, rng):
 
 @pytest.mark.question("init_kaiming_relu", points=1)
 def test_init_kaiming_relu_weight_is_he_normal_fan_in(student, rng):
-    """weight i.i.d. N(0, 2/fan_in) on three large layers, fan_in ≠ fan_out (KS + chi-square; false failure ≤ 1e-6)"""
+    """weight i.i.d. N(0, 2/fan_in) on three large layers, fan_in ≠ fan_out (KS + chi-square; false failure ≤ 1e-6 / 7)"""
     _weights_law(student, rng, "init_kaiming_relu")
 
 
@@ -597,7 +612,7 @@ def test_init_kaiming_relu_works_in_place(student, rng):
     _in_place(student, rng, "init_kaiming_relu")
 
 
-@pytest.mark.question("init_kaiming_relu", points=1)
+@pytest.mark.question("init_kaiming_relu", points=1, needs=_JOB["init_kaiming_relu"])
 def test_init_kaiming_relu_uses_global_generator(student, rng):
     """torch.manual_seed reproduces it; it never reseeds the generator"""
     _generator(student, rng, "init_kaiming_relu")
@@ -702,7 +717,7 @@ def test_init_first_last_first_linear_gets_xavier(student, rng):
             "init_first_last left the first nn.Linear unchanged: the first one in net.modules() order "
             "(it may be nested inside a block) gets init_xavier")
         # Two first layers of 86k–147k weights, each: exact support, then a Hoeffding moment test and a
-        # KS test at ALPHA / 4 each (uniform_law splits its alpha in two): false failure <= 1e-6.
+        # KS test at ALPHA / 4 each (uniform_law splits its alpha in two): false failure <= ALPHA.
         fan_in, fan_out = net.fan
         finding = st.uniform_law(w.data, math.sqrt(6 / (fan_in + fan_out)), ALPHA / 2)
         if finding is not None:
@@ -791,23 +806,31 @@ def _lazy_mlp(rng: random.Random) -> tuple[dict, int]:
     return spec, n
 
 
-def _lazy_run(student, rng: random.Random, nets: list[tuple[dict, int]], perturb=None):
+def _spied(spec: dict) -> dict:
+    """The net behind a spy module (``specs``' "spy": the identity, recording torch.is_grad_enabled() at
+    each call), so that the grader sees every forward pass init_lazy runs and whether it records history."""
+    return {"k": "seq", "children": [["spy", {"k": "spy"}], ["net", spec]]}
+
+
+def _lazy_run(student, rng: random.Random, nets: list[tuple[dict, int]], perturb=None, spy: bool = False):
     """init_lazy(net, x) on each (spec, n_features): (snapshot before, snapshot after, returned net is net,
-    returned) per net. An exception is a failure with a hint."""
+    returned) per net, and with ``spy`` (the spec behind a spy module) the spy's record of forward passes
+    last. An exception is a failure with a hint."""
     gen = torch.Generator().manual_seed(_seed(rng))
     p = Program()
     plan = []
     for spec, n in nets:
-        m = p.build(spec, _seed(rng))
+        m = p.build(_spied(spec) if spy else spec, _seed(rng))
         if perturb:
             perturb(p, m, gen)
         x = torch.randn(rng.randint(2, 5), n, generator=gen)
         before = p.snapshot(m)
         out = p.call("init_lazy", m, x, catch=True)
-        plan.append((before, p.snapshot(m), p.same(out, m), p.ret(out)))
+        slots = (before, p.snapshot(m), p.same(out, m), p.ret(out))
+        plan.append(slots + ((p.ret(p.attr(p.attr(m, "spy"), "grad_enabled")),) if spy else ()))
     res = student.run(p, "init_lazy(net, example_input)")
     found = [tuple(res[s] for s in slots) for slots in plan]
-    for _, _, _, out in found:
+    for out in (f[3] for f in found):
         if isinstance(out, Raised):
             hint = f"init_lazy(net, example_input) raised {out.type}: {out.message[:160]}"
             if "uninitialized parameter" in out.message:
@@ -836,19 +859,6 @@ def test_init_lazy_materializes_and_returns_net(student, rng):
 
 
 @pytest.mark.question("init_lazy", points=1)
-def test_init_lazy_records_no_history_and_no_grads(student, rng):
-    """parameters stay leaves without grad_fn, requires_grad as it was, and no .grad appears"""
-    nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
-    for (spec, n), (before, after, _, _) in zip(nets, _lazy_run(student, rng, nets)):
-        was = {n: t.requires_grad for n, t in before.params}
-        for pname, t in after.params:
-            assert t.grad is None, (f"init_lazy left a .grad on {pname!r}: materialize with one forward pass under "
-                                    f"torch.no_grad(), without backward()")
-            assert t.is_leaf and t.grad_fn is None, f"init_lazy left autograd history on {pname!r}"
-            assert t.requires_grad == was.get(pname, True), f"init_lazy changed requires_grad of {pname!r}"
-
-
-@pytest.mark.question("init_lazy", points=1)
 def test_init_lazy_linears_get_init_normal(student, rng):
     """every nn.Linear, lazy or not, gets N(0, 0.01²) weights (large layers: KS + chi-square) and zero bias"""
     n_in, o1, o2, o3 = rng.randint(224, 288), rng.randint(448, 576), rng.randint(160, 220), rng.randint(4, 12)
@@ -868,7 +878,7 @@ def test_init_lazy_linears_get_init_normal(student, rng):
                  "the bias of an nn.Linear (init_normal's values: zeros)", who="init_lazy")
     # Five assertions at ALPHA / 5 each: KS and chi-square on the two large layers (101k–165k and
     # 72k–127k weights, normal_law splits its alpha in two), and max |w| / 0.01 below the union-bound
-    # threshold over every Linear weight. False failure <= 1e-6.
+    # threshold over every Linear weight. False failure <= ALPHA.
     for name, fi, fo in layers[:2]:
         finding = st.normal_law(w[f"{name}.weight"].data, 0.01, 2 * ALPHA / 5)
         if finding is not None:
@@ -899,13 +909,32 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
         _bias_ok("init_normal", w[f"{name}.bias"], before.param(f"{name}.bias").data,
                  "the bias of an nn.Linear (init_normal's values: zeros)", who="init_lazy")
     # Two assertions at ALPHA / 2 each on the 3k–8k weights of the three Linears: the chi-square
-    # interval for sum (w / 0.01)², and max |w| / 0.01 below the union-bound threshold. False failure <= 1e-6.
+    # interval for sum (w / 0.01)², and max |w| / 0.01 below the union-bound threshold. False failure <= ALPHA.
     z = np.concatenate([st.flat(w[f"{name}.weight"].data) for name in ("0", "2", "4")]) / 0.01
     lo, hi = st.chi2_interval(z.size, ALPHA / 2)
     s = float(np.sum(z * z))  # not np.dot: BLAS threads + the engine forking sandboxes = lost partial sums
     assert lo <= s <= hi, (f"init_lazy: the nn.Linear weights do not follow N(0, 0.01²): their standard deviation "
-                           f"is about {math.sqrt(s / z.size):.2g}× 0.01")
+                           f"is about {math.sqrt(s / z.size):.2g}× what it should be (0.01)")
     assert float(np.abs(z).max()) <= st.normal_max_bound(z.size, ALPHA / 2), \
         "init_lazy: some nn.Linear weights are far too large for N(0, 0.01²)"
     for changed in _changed(before, after, {f"{n}.{k}" for n in ("0", "2", "4") for k in ("weight", "bias")}):
         raise AssertionError(f"init_lazy changed {changed!r} of a LayerNorm: only nn.Linear modules are initialized")
+
+
+@pytest.mark.question("init_lazy", points=1, needs=("test_init_lazy_materializes_and_returns_net", "test_init_lazy_linears_get_init_normal",
+                                                  "test_init_lazy_works_without_lazy_modules"))
+def test_init_lazy_records_no_history_and_no_grads(student, rng):
+    """one forward pass that records no history; parameters stay leaves, requires_grad as it was, no .grad"""
+    nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
+    for (spec, n), (before, after, _, _, passes) in zip(nets, _lazy_run(student, rng, nets, spy=True)):
+        was = {n: t.requires_grad for n, t in before.params}
+        for pname, t in after.params:
+            assert t.grad is None, (f"init_lazy left a .grad on {pname!r}: materialize with one forward pass under "
+                                    f"torch.no_grad(), without backward()")
+            assert t.is_leaf and t.grad_fn is None, f"init_lazy left autograd history on {pname!r}"
+            assert t.requires_grad == was.get(pname, True), f"init_lazy changed requires_grad of {pname!r}"
+        assert isinstance(passes, list) and passes, "init_lazy ran no forward pass: run net(example_input) once"
+        assert len(passes) == 1, (f"init_lazy ran {len(passes)} forward passes: one forward pass of example_input "
+                                  f"materializes every lazy module")
+        assert not passes[0], ("init_lazy's forward pass recorded autograd history: run net(example_input) under "
+                               "torch.no_grad()")
