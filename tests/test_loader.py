@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from autograder.engine.loader import MAX_CELLS, MAX_CODE, LoadError, load, strip_magics
-from conftest import grade_cli, load_gradebook
+from conftest import ROOT, grade_cli, load_gradebook
 
 
 def _nb(cells, nbformat=4):
@@ -210,3 +210,24 @@ def test_cli_refuses_bad_arguments(tmp_path):
     assert grade_cli("nosuch", [tmp_path], tmp_path / "o").returncode != 0
     assert grade_cli("access", [tmp_path / "missing.ipynb"], tmp_path / "o").returncode != 0
     assert grade_cli("access", [tmp_path], tmp_path / "o", "--jobs", "0").returncode != 0
+
+
+def test_what_the_student_is_told_hangs_wrong_assignment_notes(tmp_path):
+    """A hang says so; a notebook made for another assignment is told so; a note is not an error."""
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "hang.py").write_text("def param_shapes(module):\n    while True:\n        pass\n")
+    init = json.loads((ROOT / "assignments" / "init" / "init.ipynb").read_text())
+    (tmp_path / "in" / "other.ipynb").write_text(json.dumps(init))
+    with zipfile.ZipFile(tmp_path / "in" / "export.zip", "w") as z:
+        z.writestr("access.ipynb", _nb([("code", "def count_parameters(module, trainable_only=False):\n    return 0")]))
+    run = grade_cli("access", [tmp_path / "in"], tmp_path / "out", "--time-limit", "2")
+    assert run.returncode == 0, run.stderr
+    book = load_gradebook(tmp_path / "out")
+    hang = book["hang.py"]
+    assert any("param_shapes" in e and "did not finish within 2 s" in e for e in hang["errors"]), hang["errors"]
+    feedback = (tmp_path / "out" / "hang.py" / "feedback.md").read_text()
+    assert "ran without errors" not in feedback and "did not finish" in feedback
+    assert any("made for the assignment 'init'" in e for e in book["other.ipynb"]["errors"]), book["other.ipynb"]
+    exported = book["export.zip"]
+    assert exported["errors"] == [] and any("graded the notebook access.ipynb" in n for n in exported["notes"])
+    assert "ran without errors" in (tmp_path / "out" / "export.zip" / "feedback.md").read_text()

@@ -18,14 +18,32 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-MAX_HEADER = 32 * 1024 * 1024
-MAX_BLOBS = 512 * 1024 * 1024
+
+@dataclass(frozen=True)
+class FrameLimit:
+    """How large a frame one side accepts: its JSON header, and the whole frame (header plus blobs)."""
+
+    header: int
+    total: int
+
+
+# What the parent accepts from the child: an answer is a few tensors of probe-sized modules.
+# A frame over it costs the question (the child is killed); nothing of it is ever allocated.
+FROM_CHILD = FrameLimit(header=8 * 2**20, total=64 * 2**20)
+# What the child accepts from the (trusted) parent: the submission's cells, probe arguments.
+FROM_PARENT = FrameLimit(header=32 * 2**20, total=544 * 2**20)
+MAX_HEADER, MAX_BLOBS = FROM_PARENT.header, FROM_PARENT.total - FROM_PARENT.header  # the former names
+MAX_BLOB_COUNT = 1_000_000
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
           "complex64", "complex128")
 
 
 class ChannelError(Exception):
     """The other side sent something that is not a valid frame, or went away."""
+
+
+class FrameTooLarge(ChannelError):
+    """A frame declared more bytes than this side accepts (refused before reading them)."""
 
 
 # ---------------------------------------------------------------- framing
@@ -51,25 +69,32 @@ def write_frame(fd: int, header: dict, blobs: list[bytes] = ()) -> None:
         view = view[os.write(fd, view):]
 
 
-def read_frame(fd: int) -> tuple[dict, list[bytes]]:
-    """Read one frame from ``fd`` (blocking), refusing oversize headers and payloads."""
-    return parse_frame(lambda n: _read_exact(fd, n))
+def read_frame(fd: int, limit: FrameLimit = FROM_PARENT) -> tuple[dict, list[bytes]]:
+    """Read one frame from ``fd`` (blocking; the child reads the parent's requests this way)."""
+    return parse_frame(lambda n: _read_exact(fd, n), limit)
 
 
-def parse_frame(read: Callable[[int], bytes]) -> tuple[dict, list[bytes]]:
-    """One frame from ``read(n)`` (exactly n bytes, or an exception): validated before anything is kept."""
+def parse_frame(read: Callable[[int], bytes], limit: FrameLimit = FROM_CHILD) -> tuple[dict, list[bytes]]:
+    """One frame from ``read(n)`` (exactly n bytes, or an exception), for both sides of the channel.
+
+    Every declared size is checked against ``limit`` before the bytes are read, so an oversized
+    frame is never allocated: the header's length first, then the blob sizes the header lists.
+    The default is the parent's limit for frames from the child (``FROM_CHILD``).
+    """
     (size,) = struct.unpack("<I", read(4))
-    if size > MAX_HEADER:
-        raise ChannelError(f"frame header of {size} bytes is too large")
+    if size > limit.header or size > limit.total:
+        raise FrameTooLarge(f"a frame header of {size} bytes is over the limit of {limit.header} bytes")
     try:
         header = json.loads(read(size))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ChannelError(f"frame header is not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ChannelError(f"frame header is not JSON: {str(exc)[:200]}") from None
     sizes = header.get("blobs") if isinstance(header, dict) else None
-    if not isinstance(sizes, list) or not all(isinstance(s, int) and s >= 0 for s in sizes):
+    if not isinstance(sizes, list) or len(sizes) > MAX_BLOB_COUNT \
+            or not all(type(s) is int and s >= 0 for s in sizes):
         raise ChannelError("frame header has no valid blob list")
-    if sum(sizes) > MAX_BLOBS:
-        raise ChannelError("frame payload is too large")
+    total = size + sum(sizes)
+    if total > limit.total:
+        raise FrameTooLarge(f"a frame of {total} bytes is over the limit of {limit.total} bytes")
     return header, [read(s) for s in sizes]
 
 
