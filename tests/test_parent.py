@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from autograder import _safe_sys_path
+from autograder.engine import channel
+from autograder.engine.loader import Submission
+from autograder.engine.sandbox import ChildGone, Limits
+from autograder.engine.student import MAX_RESTARTS, Program, Student, StudentCrashed, StudentTimeout
 from autograder.samples import compose
 from conftest import ROOT, load_gradebook
 
@@ -48,3 +55,197 @@ def test_modules_planted_in_a_world_writable_working_folder_are_never_imported(t
     book = load_gradebook(tmp_path / "out")
     assert all(row["total"] == row["max_total"] for row in book.values()), [r["errors"] for r in book.values()]
     assert (tmp_path / "out" / "summary.html").is_file()
+
+
+# ------------------------------------------------------------------ frames from the child
+
+def _reader(data: bytes):
+    """A ``read(n)`` over ``data`` that records every size asked for."""
+    asked: list[int] = []
+    pos = 0
+
+    def read(n: int) -> bytes:
+        nonlocal pos
+        asked.append(n)
+        if pos + n > len(data):
+            raise channel.ChannelError("the channel closed")
+        pos += n
+        return data[pos - n:pos]
+    return read, asked
+
+
+def _frame(header: dict, blobs: list[int] | None = None) -> bytes:
+    data = json.dumps({**header, "blobs": blobs or []}).encode()
+    return struct.pack("<I", len(data)) + data
+
+
+def test_a_frame_over_the_limit_is_refused_before_its_bytes_are_read():
+    read, asked = _reader(struct.pack("<I", channel.FROM_CHILD.header + 1))
+    with pytest.raises(channel.FrameTooLarge):
+        channel.parse_frame(read)
+    assert asked == [4], "the header must not be read"
+    head = _frame({"event": "program_done"}, [channel.FROM_CHILD.total])  # 64 MiB of blobs, plus the header
+    read, asked = _reader(head)
+    with pytest.raises(channel.FrameTooLarge):
+        channel.parse_frame(read)
+    assert asked == [4, len(head) - 4], "no blob may be read"
+    # both sides share the parser; each has its own limit
+    small = channel.FrameLimit(header=64, total=100)
+    read, _ = _reader(_frame({"x": 1}, [10]) + b"0123456789")
+    assert channel.parse_frame(read, small) == ({"x": 1, "blobs": [10]}, [b"0123456789"])
+    read, _ = _reader(_frame({"x": 1}, [90]) + b"0" * 90)
+    with pytest.raises(channel.FrameTooLarge):
+        channel.parse_frame(read, small)
+    assert channel.FROM_PARENT.total > channel.FROM_CHILD.total
+
+
+@pytest.mark.parametrize("data", [
+    struct.pack("<I", 200_003) + b"[" * 100_000 + b"1" + b"]" * 100_000 + b"  ",  # nested too deep for json
+    _frame({"event": "cell"}, [True]),
+    _frame({"event": "cell"}, [-1]),
+    struct.pack("<I", 2) + b"[]",
+])
+def test_malformed_frames_are_channel_errors(data):
+    read, _ = _reader(data)
+    with pytest.raises(channel.ChannelError):
+        channel.parse_frame(read)
+
+
+FORGE = '''
+import json, os, struct
+
+def forge(header, blobs=()):
+    """Write a frame into every descriptor this process holds: the grader's channel is one of them."""
+    data = json.dumps(dict(header, blobs=list(blobs))).encode()
+    frame = struct.pack("<I", len(data)) + data
+    for fd in range(3, 256):
+        try:
+            os.write(fd, frame)
+        except OSError:
+            pass
+'''
+
+
+def _student(cells: list[str], limits: Limits | None = None, total_time: float | None = None) -> Student:
+    return Student(Submission("forge.py", [FORGE, *cells], "0" * 64), limits or Limits(time=10),
+                   total_time=total_time)
+
+
+def _value(student: Student, name: str):
+    p = Program()
+    out = p.ret(p.name(name))
+    return student.run(p, name)[out]
+
+
+def test_a_forged_cell_index_then_exit_costs_that_cell_and_one_restart():
+    """The loop of issue 8: "cell 99999 started", os._exit, and the child was restarted 30+ times."""
+    st = _student(['forge({"event": "cell", "index": 99999})\nos._exit(3)', "x = 41", "x += 1"])
+    try:
+        started = time.monotonic()
+        cells = st.start()
+        assert st.restarts == 1, st.fatal_cells
+        assert set(st.fatal_cells) == {1}, "the forging cell is the one skipped"
+        assert [c.ok for c in cells] == [True, False, True, True]
+        st.begin_question("q")
+        assert _value(st, "x") == 42
+        assert time.monotonic() - started < 60
+    finally:
+        st.close()
+
+
+def test_a_huge_forged_frame_costs_the_question_and_is_never_allocated():
+    cells = ['def huge():\n    forge({"event": "program_done", "status": "ok", "results": {}}, [600 * 2**20])\n'
+             '    import time; time.sleep(30)\n',
+             'def wrong_event():\n    forge({"event": "cell", "index": 0})\n    return 1\n',
+             "x = 42"]
+    st = _student(cells)
+    try:
+        st.start()
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        st.begin_question("huge")
+        p = Program()
+        p.ret(p.call("huge"))
+        started = time.monotonic()
+        with pytest.raises(StudentCrashed):
+            st.run(p, "huge()")
+        assert time.monotonic() - started < 8, "refused at once, not after reading or waiting"
+        assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024, "the parent allocated it"
+        st.begin_question("nonsense")
+        p = Program()
+        p.ret(p.call("wrong_event"))
+        with pytest.raises(StudentCrashed, match="makes no sense"):
+            st.run(p, "wrong_event()")
+        st.begin_question("next")  # only those questions paid: a new child answers the next one
+        assert _value(st, "x") == 42
+    finally:
+        st.close()
+
+
+class _DyingSandbox:
+    """A stand-in child that dies in every cell it starts (no process: the restart logic alone)."""
+
+    spawned = 0
+
+    def __init__(self, limits: Limits) -> None:
+        type(self).spawned += 1
+        self.frames: list[dict] = []
+
+    def send(self, header: dict, blobs=()) -> None:
+        if header.get("cmd") == "exec":
+            todo = [i for i in range(len(header["cells"])) if i not in header["skip"]]
+            self.frames = [{"event": "cell", "index": todo[0]}] if todo else [{"event": "exec_done"}]
+
+    def receive(self, deadline: float):
+        if self.frames:
+            return self.frames.pop(0), []
+        raise ChildGone("the process running your code exited (exit status 1)")
+
+    def take_output(self):
+        return "", False
+
+    def kill(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_restarts_are_capped_and_the_remaining_checks_say_why():
+    _DyingSandbox.spawned = 0
+    st = Student(Submission("dying.py", ["import os; os._exit(1)"] * 10, "0" * 64), Limits(time=10),
+                 spawn=_DyingSandbox)
+    st.start()
+    assert st.restarts == MAX_RESTARTS and _DyingSandbox.spawned == MAX_RESTARTS + 1
+    assert st.gave_up and "restarts" in st.gave_up
+    st.begin_question("q")
+    with pytest.raises(StudentCrashed, match="restarts"):
+        st.run(Program(), "q")
+    assert _DyingSandbox.spawned == MAX_RESTARTS + 1, "no child after the cap"
+
+
+def test_the_submission_time_budget_is_enforced_in_cells_and_in_checks():
+    st = _student(["import time\ndef slow():\n    time.sleep(30)\n"], Limits(time=10), total_time=4)
+    try:
+        st.start()
+        st.begin_question("slow")
+        p = Program()
+        p.ret(p.call("slow"))
+        started = time.monotonic()
+        with pytest.raises(StudentTimeout, match="time budget"):
+            st.run(p, "slow()")
+        assert time.monotonic() - started < 6, "the question's 10 s were cut to the submission's budget"
+        st.begin_question("next")
+        with pytest.raises(StudentCrashed, match="time budget"):
+            _value(st, "slow")
+        assert st.out_of_time
+    finally:
+        st.close()
+    st = _student(["import time\ntime.sleep(30)\n", "x = 1"], Limits(time=10), total_time=3)
+    try:
+        started = time.monotonic()
+        cells = st.start()
+        assert time.monotonic() - started < 8
+        assert st.out_of_time and "time budget" in st.gave_up
+        assert [c.index for c in cells] == [0], "cells after the budget do not run"
+    finally:
+        st.close()

@@ -14,6 +14,11 @@ from . import channel
 from .loader import Submission
 from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
 
+MAX_RESTARTS = 3  # new processes for one submission after its first; then its remaining checks fail
+FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
+STATUSES = ("ok", "raised", "timeout", "bad_step")  # a program_done frame's possible statuses
+NONSENSE = "your code wrote something into the grader's channel that makes no sense"
+
 
 class StudentProblem(AssertionError):
     """The student's code could not answer (raised, hung, died); ``hint`` is for the student."""
@@ -220,7 +225,9 @@ class Student:
     """The student's submission, running in a sandboxed child; restarted when it dies."""
 
     def __init__(self, submission: Submission, limits: Limits, sandbox: Sandbox | None = None,
-                 spawn: Callable[[Limits], Sandbox] | None = None) -> None:
+                 spawn: Callable[[Limits], Sandbox] | None = None, total_time: float | None = None) -> None:
+        """``total_time``: the submission's wall-time budget in seconds (its cells, every restart's
+        and every check's time together), counted from now; None for no budget beyond the limits."""
         self.submission = submission
         self.limits = limits
         self._spawn = spawn or (lambda lim: Sandbox(lim).start())
@@ -231,11 +238,25 @@ class Student:
         self.budget = limits.time
         self.dead_reason: str | None = None  # why the current question cannot go on
         self.restarts = 0
+        self.total_time = total_time
+        self.deadline = time.monotonic() + total_time if total_time is not None else None
+        self.gave_up: str | None = None  # why nothing more of this submission is graded
+        self.out_of_time = False  # whether that is its time budget
+        self._running_cell: int | None = None
+        self._last_cell: int | None = None  # the cell that ran last: a frame between cells is its code's
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> list[CellReport]:
-        """Run the student's cells in a (new) child; cells that kill the child are skipped on retry."""
-        while True:
+        """Run the student's cells in a (new) child; a cell that kills the child is skipped on retry.
+
+        At most ``MAX_RESTARTS`` new children per submission, within its time budget: past either,
+        ``gave_up`` says why, the cells not run yet are left out, and every later ``run`` fails.
+        """
+        self._reports: dict[int, CellReport] = {}
+        while self.gave_up is None:
+            if self._remaining() <= 0:
+                self._give_up(self._out_of_time_message())
+                break
             if self.sandbox is None:
                 self.sandbox = self._spawn(self.limits)
             try:
@@ -243,35 +264,90 @@ class Student:
                 return self.cells
             except (ChildGone, ChildTimeout) as exc:
                 reason = exc.reason if isinstance(exc, ChildGone) else "did not finish in time"
-                if self._running_cell is None:
-                    raise ChildGone(f"the grading process could not start: {reason}") from None
-                self.fatal_cells[self._running_cell] = reason
+                culprit = self._running_cell if self._running_cell is not None else self._last_cell
                 self._discard()
+                if self._remaining() <= 0:
+                    self._give_up(self._out_of_time_message())
+                    break
+                if culprit is None:  # no student code has run in this child yet
+                    raise ChildGone(f"the grading process could not start: {reason}") from None
+                self.fatal_cells[culprit] = reason
+                if self.restarts >= MAX_RESTARTS:
+                    self._give_up(self._restarts_message())
+                    break
                 self.restarts += 1
+        self.cells = [self._reports[i] for i in sorted(self._reports)]
+        return self.cells
 
     def _exec_cells(self) -> list[CellReport]:
+        """Run the cells in the current child, checking that its frames follow the protocol: a
+        "cell" frame for exactly the next cell not skipped, its "cell_done", then "exec_done".
+        Anything else kills the child (``ChildGone``): the cell running, or the one that ran last, pays."""
         sb = self.sandbox
-        self._running_cell = None
+        self._running_cell = self._last_cell = None
         cells = self.submission.cells
+        order = [i for i in range(len(cells)) if i not in self.fatal_cells]
         sb.send({"cmd": "exec", "cells": cells, "skip": sorted(self.fatal_cells), "limit": self.limits.time})
-        reports = {i: CellReport(i, ok=False, fatal=r) for i, r in self.fatal_cells.items()}
-        deadline = time.monotonic() + 60.0  # the first frame waits for the child's torch import
+        reports = self._reports = {i: CellReport(i, ok=False, fatal=r) for i, r in self.fatal_cells.items()}
+        wait, nxt = FIRST_FRAME, 0  # the first frame waits for the child's torch import
         while True:
-            header, _ = sb.receive(deadline)
-            event = header.get("event")
-            if event == "cell":
-                self._running_cell = int(header["index"])
-                deadline = time.monotonic() + self.limits.time + 2.0
-            elif event == "cell_done":
-                i = int(header["index"])
-                error = channel.decode(header["error"], []) if not header.get("ok") else None
-                reports[i] = CellReport(i, ok=bool(header.get("ok")), error=error, timeout=bool(header.get("timeout")))
-                self._running_cell = None
-            elif event == "exec_done":
+            header, blobs = sb.receive(self._cap(time.monotonic() + wait))
+            event, index = header.get("event"), header.get("index")
+            if blobs:
+                event = None
+            if event == "cell" and self._running_cell is None and nxt < len(order) and type(index) is int \
+                    and index == order[nxt]:
+                self._running_cell, nxt = index, nxt + 1
+                wait = self.limits.time + 2.0
+                continue
+            if event == "cell_done" and type(index) is int and index == self._running_cell:
+                report = self._cell_report(index, header)
+                if report is not None:
+                    reports[index] = report
+                    self._last_cell, self._running_cell = index, None
+                    continue
+            if event == "exec_done" and self._running_cell is None and nxt == len(order):
                 sb.take_output()
                 return [reports[i] for i in sorted(reports)]
-            else:
-                raise ChildGone("the grading process sent something unexpected")
+            sb.kill()
+            raise ChildGone(NONSENSE)
+
+    @staticmethod
+    def _cell_report(index: int, header: dict) -> CellReport | None:
+        """A "cell_done" frame's report, or None when the frame is malformed."""
+        ok = header.get("ok")
+        if type(ok) is not bool:
+            return None
+        if ok:
+            return CellReport(index, ok=True)
+        try:
+            error = channel.decode(header.get("error"), [])
+        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
+            return None
+        if not isinstance(error, channel.Raised):
+            return None
+        return CellReport(index, ok=False, error=error, timeout=bool(header.get("timeout")))
+
+    # ------------------------------------------------------------ the submission's budgets
+    def _remaining(self) -> float:
+        """Seconds left of the submission's time budget (infinite without one)."""
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def _cap(self, deadline: float) -> float:
+        return deadline if self.deadline is None else min(deadline, self.deadline)
+
+    def _give_up(self, reason: str) -> None:
+        self.gave_up = reason
+        self._discard()
+
+    def _out_of_time_message(self) -> str:
+        self.out_of_time = True
+        return (f"not graded: this submission used up its time budget ({self.total_time:g} s in all for its "
+                f"cells and checks); the checks after that were not run")
+
+    def _restarts_message(self) -> str:
+        return (f"not graded: the process running your code died again after {MAX_RESTARTS} restarts "
+                f"(the most for one submission); the checks after that were not run")
 
     def _discard(self) -> None:
         if self.sandbox is not None:
@@ -296,14 +372,26 @@ class Student:
                 self.sandbox.take_output()
 
     def run(self, program: Program, what: str = "your code") -> Outcome:
-        """Run a probe program in the child within the question's remaining time."""
+        """Run a probe program in the child within the question's remaining time (and the submission's)."""
+        if self.gave_up:
+            raise StudentCrashed(self.gave_up)
         if self.dead_reason:
             raise StudentCrashed(self.dead_reason)
         if self.sandbox is None:
+            if self.restarts >= MAX_RESTARTS:
+                self._give_up(self._restarts_message())
+                raise StudentCrashed(self.gave_up)
             self.restarts += 1
             self.start()
+            if self.gave_up:
+                raise StudentCrashed(self.gave_up)
+        remaining = self._remaining()
+        if remaining <= 0:
+            self._give_up(self._out_of_time_message())
+            raise StudentCrashed(self.gave_up)
         sb = self.sandbox
-        limit = max(self.budget, 0.05)
+        capped = remaining < self.budget  # the submission's budget ends before the question's
+        limit = max(min(self.budget, remaining), 0.05)
         started = time.monotonic()
         try:
             sb.send({"cmd": "program", "steps": program.steps, "limit": limit}, program.blobs)
@@ -311,6 +399,9 @@ class Student:
         except ChildTimeout:
             self._discard()
             self.budget = 0
+            if capped:
+                self._give_up(self._out_of_time_message())
+                raise StudentTimeout(self.gave_up) from None
             return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
                                              f"(time limit per question)"))
         except ChildGone as exc:
@@ -325,8 +416,14 @@ class Student:
         if over:
             raise StudentProblem(f"{what} printed more than {self.limits.output // 1024} KiB (output limit per question)")
         status = header.get("status")
+        if header.get("event") != "program_done" or status not in STATUSES:
+            self._discard()
+            return self._dead(StudentCrashed(f"{what}: {NONSENSE}"))
         if status == "timeout":
             self.budget = 0
+            if capped:
+                self._give_up(self._out_of_time_message())
+                raise StudentTimeout(self.gave_up)
             return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
                                              f"(time limit per question)"))
         if status == "bad_step":
@@ -337,7 +434,7 @@ class Student:
                 raise channel.ChannelError("results are not keyed by slot")
             values = {str(name): channel.decode(node, blobs) for name, node in answers.items()}
             raised = channel.decode(header["raised"], blobs) if header.get("raised") is not None else None
-        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError):
+        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
             self._discard()
             return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
         if status == "raised" and not isinstance(raised, channel.Raised):
