@@ -16,13 +16,14 @@ import base64
 import html
 import io
 import json
-import os
 import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+from . import outdir
 
 __all__ = ["write_feedback", "write_summary", "write_reports", "normalize_hint"]
 
@@ -73,6 +74,13 @@ def _num(x: float) -> str:
     return f"{round(x, 2):g}"
 
 
+def _budget(results: dict) -> float | None:
+    """The submission's time budget in seconds, as results.py records it in ``extra_data``."""
+    extra = results.get("extra_data")
+    value = extra.get("time_budget") if isinstance(extra, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def _messages(results: dict) -> tuple[list[str], list[str]]:
     """Submission-level (errors, notes): from ``extra_data`` when results.py wrote it, else every line of
     ``output`` is an error (``"Graded."`` is what results.py writes when there were none)."""
@@ -83,16 +91,18 @@ def _messages(results: dict) -> tuple[list[str], list[str]]:
     return ([] if text in ("", "Graded.") else [line for line in text.splitlines() if line.strip()]), []
 
 
-def _write(path: Path, data: str | bytes) -> None:
+def _write(path: Path, data: str | bytes, root: Path | None = None) -> None:
     # Atomic like results.py: a reader (a web server, a browser refresh) never sees half a report.
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    # Mode 0600, and no symlink below ``root`` (default: the file's folder) is followed.
+    root = path.parent if root is None else root
+    outdir.write(root, path.relative_to(root), data)
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_json(path: Path, root: Path | None = None) -> dict | None:
+    """A JSON file read without following a symlink below ``root`` (default: its folder); None if unusable."""
+    root = path.parent if root is None else root
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(outdir.read_text(root, path.relative_to(root)))
     except (OSError, ValueError):
         return None
 
@@ -158,7 +168,7 @@ footer{color:var(--muted);font-size:.85rem;margin-top:2rem}
 
 def _feedback_html(assignment: str, submission: str, total: float, max_total: float,
                    groups: dict[str, list[_Check]], messages: list[str], seconds: float | None,
-                   notes: list[str] = ()) -> str:
+                   notes: list[str] = (), budget: float | None = None) -> str:
     pct = 100 * total / max_total if max_total else 0
     parts = [
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -205,12 +215,15 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
         parts.append(f'<section class="box {_status(score, max_score)}"><h2><span>{_e(question)}</span>'
                      f'<span class=pts>{_num(score)} / {_num(max_score)}</span></h2><ul>{"".join(items)}</ul></section>')
     took = f" in {seconds:.1f} s" if seconds is not None else ""
+    if budget is not None:
+        took += f" (time budget for this submission: {_num(budget)} s, its cells and checks together)"
     parts.append(f"<footer>Graded automatically{_e(took)}.</footer></main></body></html>\n")
     return "".join(parts)
 
 
 def _feedback_md(assignment: str, submission: str, total: float, max_total: float,
-                 groups: dict[str, list[_Check]], messages: list[str], notes: list[str] = ()) -> str:
+                 groups: dict[str, list[_Check]], messages: list[str], notes: list[str] = (),
+                 budget: float | None = None) -> str:
     lines = [f"# Feedback: {_md(assignment)}", "", f"Submission: {_md(submission)}", "",
              f"**Total: {_num(total)} / {_num(max_total)} points**", "", "## What happened", ""]
     lines += [f"- {_md(m)}" for m in messages] or ["Your code ran without errors."]
@@ -237,6 +250,8 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
             n, pts = len(hidden), sum(c.max_score for c in hidden)
             lines.append(f"- {n} hidden check{'s' * (n != 1)} ({_num(pts)} point{'s' * (pts != 1)}), "
                          "counted in the score above")
+    if budget is not None:
+        lines += ["", f"_Time budget for this submission: {_num(budget)} s, its cells and checks together._"]
     return "\n".join(lines) + "\n"
 
 
@@ -258,10 +273,13 @@ def write_feedback(results: dict, folder: Path, assignment: str, submission: str
     max_total = sum(c.max_score for c in checks)
     total = float(results.get("score", sum(c.score for c in checks)))
     messages, notes = _messages(results)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "feedback.md", _feedback_md(assignment, submission, total, max_total, groups, messages, notes))
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the folder itself is opened without following a link
+    _write(folder / "feedback.md", _feedback_md(assignment, submission, total, max_total, groups, messages, notes,
+                                                _budget(results)),
+           folder.parent)
     _write(folder / "feedback.html", _feedback_html(assignment, submission, total, max_total, groups, messages,
-                                                    results.get("execution_time"), notes))
+                                                    results.get("execution_time"), notes, _budget(results)),
+           folder.parent)
 
 
 # ---------------------------------------------------------------- summary
@@ -379,10 +397,10 @@ def write_summary(out: Path) -> Path:
     (grouped by ``normalize_hint``, with one real example), and the submissions
     whose grading reported errors, linked to their feedback.html.
     """
-    book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+    book = json.loads(outdir.read_text(out, "gradebook.json"))
     rows: list[dict] = book.get("submissions", [])
     assignment = str(book.get("assignment", ""))
-    results = {r["submission"]: res for r in rows if (res := _read_json(out / r["submission"] / "results.json"))}
+    results = {r["submission"]: res for r in rows if (res := _read_json(out / r["submission"] / "results.json", out))}
 
     questions = list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
     totals = [float(r.get("total", 0.0)) for r in rows]
@@ -476,11 +494,11 @@ def write_summary(out: Path) -> Path:
 def write_reports(out: Path, summary: bool = True) -> None:
     """Write feedback for every submission in ``out/gradebook.json`` that has a results.json, then the summary
     (skipped with ``summary=False``: one submission needs no class summary, nor matplotlib's import time)."""
-    book = json.loads((out / "gradebook.json").read_text(encoding="utf-8"))
+    book = json.loads(outdir.read_text(out, "gradebook.json"))
     assignment = str(book.get("assignment", ""))
     for row in book.get("submissions", []):
         folder = out / row["submission"]
-        results = _read_json(folder / "results.json")
+        results = _read_json(folder / "results.json", out)
         if results is not None:
             write_feedback(results, folder, assignment, row["submission"])
     if summary:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import stat
 import struct
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import _safe_sys_path
+from autograder import _safe_sys_path, outdir
 from autograder.engine import channel
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import ChildGone, Limits
@@ -55,6 +56,10 @@ def test_modules_planted_in_a_world_writable_working_folder_are_never_imported(t
     book = load_gradebook(tmp_path / "out")
     assert all(row["total"] == row["max_total"] for row in book.values()), [r["errors"] for r in book.values()]
     assert (tmp_path / "out" / "summary.html").is_file()
+    # the pool's workers record the run too: the isolation and the budget, (6 questions + 4) x 10 s
+    results = json.loads((tmp_path / "out" / "a.ipynb" / "results.json").read_text())
+    assert results["extra_data"]["isolation"] and results["extra_data"]["time_budget"] == 100
+    assert json.loads((tmp_path / "out" / "gradebook.json").read_text())["time_budget"] == 100
 
 
 # ------------------------------------------------------------------ frames from the child
@@ -249,3 +254,140 @@ def test_the_submission_time_budget_is_enforced_in_cells_and_in_checks():
         assert [c.index for c in cells] == [0], "cells after the budget do not run"
     finally:
         st.close()
+
+
+# ------------------------------------------------------------------ the results folder
+
+def test_out_is_refused_when_others_could_write_it_or_it_is_not_a_folder(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    os.chmod(shared, 0o775)
+    with pytest.raises(outdir.UnsafeOutput, match="written by other users"):
+        outdir.prepare(shared)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(outdir.UnsafeOutput, match="not a folder"):
+        outdir.prepare(tmp_path / "file")
+    made = outdir.prepare(tmp_path / "new" / "out")
+    assert made.is_dir() and stat.S_IMODE(made.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+def test_out_is_refused_when_someone_else_owns_it(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 54321, 54321)
+    with pytest.raises(outdir.UnsafeOutput, match="someone else"):
+        outdir.prepare(theirs)
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "nowhere-yet")
+    os.lchown(link, 54321, 54321)
+    with pytest.raises(outdir.UnsafeOutput, match="someone else"):
+        outdir.prepare(link)
+    assert not (tmp_path / "nowhere-yet").exists()
+
+
+def test_planted_symlinks_in_out_are_replaced_never_written_through(tmp_path, capsys):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    (out / "a.ipynb").mkdir(parents=True)
+    os.chmod(out, 0o700)
+    for name in ("results.json", "feedback.md", "feedback.html"):
+        (out / "a.ipynb" / name).symlink_to(victim)
+    (out / "gradebook.csv").symlink_to(victim)
+    (out / ".gradebook.json.tmp").symlink_to(victim)  # the old fixed temporary name
+    (out / "b.ipynb").symlink_to(elsewhere)
+    subs = tmp_path / "in"
+    compose("access", None, subs / "a.ipynb")
+    compose("access", None, subs / "b.ipynb")
+    from autograder.engine.results import Run, write_results
+    from autograder.engine.runner import Grading
+
+    for name in ("a.ipynb", "b.ipynb"):  # what grading writes, through the same writers
+        write_results(Grading("access", name), out / name, 1.0, Run(isolation="test"), root=out)
+    from autograder import reports
+    from autograder.engine.results import write_gradebook
+
+    write_gradebook("access", [], out, ["q"])
+    reports.write_feedback(json.loads((out / "a.ipynb" / "results.json").read_text()), out / "a.ipynb", "access", "a")
+    assert victim.read_text() == "precious\n" and os.listdir(elsewhere) == []
+    for path in [out / "gradebook.csv", out / "gradebook.json", *(out / "a.ipynb").iterdir(),
+                 *(out / "b.ipynb").iterdir()]:
+        st = os.lstat(path)
+        assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, path
+    for folder in ("a.ipynb", "b.ipynb"):
+        st = os.lstat(out / folder)
+        assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o700, folder
+
+
+def _main(argv: list[str]) -> int:
+    from autograder.grade import main
+    return main([str(a) for a in argv])
+
+
+def test_cli_refuses_a_group_writable_out_before_grading(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    os.chmod(out, 0o770)
+    sub = compose("access", None, tmp_path / "a.ipynb")
+    import autograder.grade as grade
+
+    monkeypatch.setattr(grade, "grade_paths", lambda *a, **k: pytest.fail("graded anyway"))
+    assert _main(["access", sub, "--out", out, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("autograder: refusing --out:") and "other users" in err[0], err
+    assert os.listdir(out) == []
+
+
+def test_cli_refuses_when_student_code_cannot_be_isolated(tmp_path, capsys, monkeypatch):
+    from autograder.engine import isolation
+    import autograder.grade as grade
+
+    def unavailable(insecure: bool = False):
+        if insecure:
+            return isolation.Layers(namespaces=False, own_uid=False, cgroup=None, insecure=True)
+        raise isolation.IsolationUnavailable("user namespaces are disabled (kernel.unprivileged_userns_clone=0)")
+
+    monkeypatch.setattr(isolation, "check", unavailable)
+    monkeypatch.setattr(grade, "grade_paths", lambda *a, **k: pytest.fail("graded anyway"))
+    sub = compose("access", None, tmp_path / "a.ipynb")
+    assert _main(["access", sub, "--out", tmp_path / "out", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["autograder: cannot isolate student code: user namespaces are disabled "
+                   "(kernel.unprivileged_userns_clone=0) (pass --insecure to grade anyway on a machine you trust)"]
+    assert not (tmp_path / "out").exists(), "nothing may be written"
+
+
+def test_insecure_grading_is_loud_and_recorded_everywhere(tmp_path, capsys):
+    sub = compose("access", None, tmp_path / "in" / "a.ipynb")
+    out = tmp_path / "out"
+    assert _main(["access", sub, "--out", out, "--quiet", "--insecure", "--submission-time-limit", "90"]) == 0
+    assert "WARNING" in capsys.readouterr().err
+    results = json.loads((out / "a.ipynb" / "results.json").read_text())
+    assert results["extra_data"]["isolation"].startswith("INSECURE")
+    assert results["extra_data"]["insecure"] is True and results["extra_data"]["time_budget"] == 90
+    assert results["output"].splitlines()[0].startswith("WARNING: graded with --insecure")
+    assert results["score"] == 17
+    book = json.loads((out / "gradebook.json").read_text())
+    assert book["isolation"].startswith("INSECURE") and book["submissions"][0]["isolation"].startswith("INSECURE")
+    header, row = (out / "gradebook.csv").read_text().splitlines()
+    assert header.endswith(",total,isolation") and row.split(",")[-1].startswith("INSECURE")
+    assert "Time budget for this submission: 90 s" in (out / "a.ipynb" / "feedback.md").read_text()
+
+
+def test_a_submission_over_its_time_budget_is_told_so(tmp_path):
+    hangs = tmp_path / "hang.py"  # two questions that hang: 2 s each, 3 s for the whole submission
+    hangs.write_text("import time\n\ndef param_shapes(module):\n    time.sleep(60)\n\n"
+                     "def count_parameters(module, trainable_only=False):\n    time.sleep(60)\n")
+    sub = compose("access", hangs, tmp_path / "in" / "hang.ipynb")
+    out = tmp_path / "out"
+    started = time.monotonic()
+    assert _main(["access", sub, "--out", out, "--quiet", "--time-limit", "2", "--submission-time-limit", "3"]) == 0
+    assert time.monotonic() - started < 60
+    results = json.loads((out / "hang.ipynb" / "results.json").read_text())
+    assert results["extra_data"]["time_budget"] == 3
+    assert "used up its time budget (3 s" in results["output"], results["output"]
+    assert any("time budget" in t["output"] for t in results["tests"] if t["status"] == "failed")
+    assert "time budget for this submission: 3 s" in (out / "hang.ipynb" / "feedback.html").read_text()

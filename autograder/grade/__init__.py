@@ -1,20 +1,26 @@
 """The ``grade`` command: grade submissions of one assignment and write results and gradebook.
 
-    python -m autograder grade ASSIGNMENT PATH... --out DIR [--jobs N]
+    python -m autograder grade ASSIGNMENT PATH... --out DIR [--jobs N] [--insecure]
+
+Before grading anything the command checks that the sandbox can isolate student
+code (``engine.isolation.check``) and that ``DIR`` is safe to write (``outdir``),
+and refuses with one line and exit status 2 otherwise.
 
 One submission is graded cold, in this process (its child imports torch while
 this process does). Several go to a pool of pre-warmed workers (``pool.py``):
 each imports torch and the graders once and forks sandbox children from a
-zygote, with every isolation property of the cold path.
+zygote, with every isolation property of the cold path. Each submission has a
+wall-time budget (``time_budget``) for its cells and checks together.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
 
-from .. import ASSIGNMENTS
+from .. import ASSIGNMENTS, outdir
 from ..engine.loader import LoadError, load
 from ..engine.sandbox import Limits, Sandbox, Zygote
 
@@ -117,9 +123,18 @@ def preload(summary: bool = False) -> None:
         import matplotlib.figure  # noqa: F401
 
 
+def time_budget(limits: Limits, questions: int) -> float:
+    """A submission's wall-time budget in seconds, for its cells, their reruns and every check together:
+    each question's time limit, and four more for the cells and restarts (100 s for 6 questions at 10 s)."""
+    return limits.time * (questions + 4)
+
+
 def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote | None = None,
-              note: str = ""):
-    """Grade one submission file; never raises for anything the submission does. Returns (Grading, seconds)."""
+              note: str = "", total_time: float | None = None):
+    """Grade one submission file; never raises for anything the submission does. Returns (Grading, seconds).
+
+    ``total_time`` is the submission's wall-time budget (default ``time_budget``): past it, the checks
+    not run yet fail with a message saying so."""
     started = time.monotonic()
     sub, load_error = None, note or "nothing was submitted"
     if path is not None:
@@ -145,7 +160,10 @@ def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote
     if sub.assignment and sub.assignment != assignment:
         g.errors.append(f"this notebook was made for the assignment '{sub.assignment}' (its otter metadata says so), "
                         f"not '{assignment}': check that you submitted the right notebook")
-    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote).start())
+    if total_time is None:
+        total_time = time_budget(limits, len(g.questions))
+    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote).start(),
+                      total_time=total_time)
     try:
         for c in student.start():
             if c.fatal:
@@ -163,37 +181,58 @@ def grade_one(path: Path | None, assignment: str, limits: Limits, zygote: Zygote
         student.close()
     if student.restarts:
         g.errors.append(f"the process running the code was restarted {student.restarts} time(s)")
+    if student.gave_up:
+        g.errors.append(student.gave_up)
     return g, time.monotonic() - started
 
 
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
-                progress: bool = False) -> list[dict]:
+                progress: bool = False, run=None, total_time: float | None = None) -> list[dict]:
     """Grade every submission found in ``paths``; write results, the gradebook and reports under ``out``:
-    ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``, ``summary.html``."""
+    ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``, ``summary.html``.
+
+    ``run`` (``results.Run``) is what every results.json records of the isolation; without it the
+    isolation is checked here (``IsolationUnavailable`` unless ``limits.insecure``). ``total_time``
+    is each submission's wall-time budget (default ``time_budget``). ``out`` must pass
+    ``outdir.prepare`` (else ``outdir.UnsafeOutput``)."""
     from ..engine import results
 
+    if run is None:
+        from ..engine import isolation
+
+        layers = isolation.check(insecure=limits.insecure)
+        run = results.Run(isolation=layers.describe(), insecure=layers.insecure)
+    out = outdir.prepare(out)
     subs = find_submissions(paths, assignment)
     preload(summary=len(subs) > 1)
-    out.mkdir(parents=True, exist_ok=True)
     if not subs:  # an empty folder still gets a gradebook with the assignment's columns
         from ..engine import runner
 
         rows, questions = [], runner.questions(assignment)
     elif len(subs) == 1:
         name, path, note = subs[0]
-        g, seconds = grade_one(path, assignment, limits, note=note)
+        g, seconds = grade_one(path, assignment, limits, note=note, total_time=total_time)
         g.submission = name
-        results.write_results(g, out / name, seconds)
-        rows, questions = results.gradebook_rows([g]), g.questions
+        budget = total_time or time_budget(limits, len(g.questions))
+        this = dataclasses.replace(run, time_budget=budget)
+        results.write_results(g, out / name, seconds, this, root=out)
+        rows, questions = results.gradebook_rows([g], this), g.questions
     else:
         from .pool import grade_many
 
-        rows, questions = grade_many(assignment, subs, out, jobs, limits, progress)
-    results.write_gradebook(assignment, rows, out, questions)
+        rows, questions = grade_many(assignment, subs, out, jobs, limits, progress, run, total_time)
+    run = dataclasses.replace(run, time_budget=total_time or time_budget(limits, len(questions)))
+    results.write_gradebook(assignment, rows, out, questions, run)
     from ..reports import write_reports
 
     write_reports(out, summary=len(rows) > 1)
     return rows
+
+
+def _refuse(message: str) -> int:
+    """One line on stderr, exit status 2: nothing was graded, nothing written."""
+    print(f"autograder: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,17 +246,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--process-limit", type=int, default=Limits.processes, help="processes (default 64)")
     parser.add_argument("--output-limit", type=float, default=Limits.output / 2**20,
                         help="MiB of output per question (default 1)")
+    parser.add_argument("--submission-time-limit", type=float, default=None, metavar="SECONDS",
+                        help="wall seconds for one submission in all, its cells and checks together "
+                             "(default: (questions + 4) x --time-limit)")
+    parser.add_argument("--insecure", action="store_true",
+                        help="grade even where student code cannot be isolated (only on a machine you trust); "
+                             "recorded in every results.json and in the gradebook")
     parser.add_argument("--quiet", action="store_true", help="no progress")
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.time_limit <= 0 or args.memory_limit <= 0 or args.output_limit <= 0 \
-            or args.process_limit < 1:
+            or args.process_limit < 1 or (args.submission_time_limit is not None and args.submission_time_limit <= 0):
         parser.error("limits and --jobs must be positive")
     limits = Limits(time=args.time_limit, memory=int(args.memory_limit * 2**30), processes=args.process_limit,
-                    output=int(args.output_limit * 2**20))
+                    output=int(args.output_limit * 2**20), insecure=args.insecure)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    rows = grade_paths(args.assignment, args.paths, args.out, args.jobs, limits, progress=not args.quiet)
+    from ..engine import isolation
+    from ..engine.results import Run
+
+    try:  # before anything is graded or written: fail closed
+        layers = isolation.check(insecure=args.insecure)
+    except isolation.IsolationUnavailable as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        return _refuse(f"cannot isolate student code: {reason} "
+                       f"(pass --insecure to grade anyway on a machine you trust)")
+    if layers.insecure:
+        print("autograder: WARNING: --insecure: student code runs WITHOUT kernel isolation: it may read and "
+              "change whatever this user can. Every results.json and the gradebook record it.", file=sys.stderr)
+    try:
+        out = outdir.prepare(args.out)
+    except outdir.UnsafeOutput as exc:
+        return _refuse(f"refusing --out: {exc}")
+    run = Run(isolation=layers.describe(), insecure=layers.insecure)
+    rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run,
+                       total_time=args.submission_time_limit)
     if not args.quiet:
         print(f"{len(rows)} submission(s) graded; gradebook in {args.out / 'gradebook.csv'}", file=sys.stderr)
     return 0

@@ -16,7 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..engine.sandbox import Limits
+from ..engine.sandbox import STARTUP_LIMIT, Limits
+from ..engine.student import MAX_RESTARTS
 
 STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package this process runs
@@ -50,17 +51,10 @@ class Worker:
         self.proc.wait()
 
 
-def _deadline(path: Path | None, limits: Limits, rules: int) -> float:
-    """Generous: every cell and every rule may use its whole time limit, plus restarts."""
-    cells = 50
-    if path is not None:
-        try:
-            from ..engine.loader import load
-
-            cells = len(load(path).cells)
-        except Exception:
-            pass
-    return time.monotonic() + 60 + limits.time * (cells + rules) * 1.5
+def _deadline(budget: float) -> float:
+    """When a worker's job is overdue: the submission's own time budget (which the worker enforces)
+    plus room for every child's startup and the loading and writing around it."""
+    return time.monotonic() + budget + STARTUP_LIMIT * (MAX_RESTARTS + 2) + 30
 
 
 class Progress:
@@ -100,9 +94,16 @@ def _failed(rules: list[dict], name: str, message: str):
 
 
 def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: Path, jobs: int, limits: Limits,
-               progress: bool) -> tuple[list[dict], list[str]]:
-    """Grade ``subs`` (name, file, note) with ``jobs`` workers; returns (gradebook rows in order, questions)."""
+               progress: bool, run=None, total_time: float | None = None) -> tuple[list[dict], list[str]]:
+    """Grade ``subs`` (name, file, note) with ``jobs`` workers; returns (gradebook rows in order, questions).
+
+    ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` (``results.Run``) is recorded in
+    every results.json; ``total_time`` is each submission's budget (default ``time_budget``)."""
     from ..engine import results
+    from . import time_budget
+
+    run = run if run is not None else results.Run(insecure=limits.insecure)
+    root = os.path.abspath(out)
 
     queue = list(range(len(subs)))
     rows: list[dict | None] = [None] * len(subs)
@@ -123,21 +124,29 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
         if w.job is not None and rows[w.job] is None and rules:
             name = subs[w.job][0]
             g = _failed(rules, name, reason)
-            results.write_results(g, out / name)
-            rows[w.job] = results.gradebook_rows([g])[0]
+            this = budgeted()
+            results.write_results(g, out / name, run=this, root=out)
+            rows[w.job] = results.gradebook_rows([g], this)[0]
             bar.step(name, rows[w.job])
         elif w.job is not None and not rules:
             queue.insert(0, w.job)  # the worker died before it could say anything: try again
         if queue:
             start()
 
+    def budgeted():
+        """The run, with the submission's time budget (known once a worker has listed the rules)."""
+        questions = len(dict.fromkeys(r["question"] for r in rules))
+        return dataclasses.replace(run, time_budget=total_time or time_budget(limits, questions))
+
     def dispatch(w: Worker) -> None:
         if queue:
             i = queue.pop(0)
             name, path, note = subs[i]
+            this = budgeted()
             # absolute: the worker runs in the kit's folder, not in the one the paths were given from
             w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "note": note,
-                    "out": os.path.abspath(out / name)}, _deadline(path, limits, len(rules)))
+                    "out": os.path.join(root, name), "root": root, "run": dataclasses.asdict(this),
+                    "total_time": this.time_budget}, _deadline(this.time_budget))
         else:
             w.job = None
 

@@ -34,11 +34,13 @@ def main() -> int:
         for line in sys.stdin:
             job = json.loads(line)
             path = Path(job["path"]) if job.get("path") else None
-            g, seconds = grade_one(path, assignment, limits, zygote=zygote, note=job.get("note", ""))
+            run = results.Run(**job["run"]) if job.get("run") else None
+            g, seconds = grade_one(path, assignment, limits, zygote=zygote, note=job.get("note", ""),
+                                   total_time=job.get("total_time"))
             g.submission = job["name"]
-            results.write_results(g, Path(job["out"]), seconds)
+            results.write_results(g, Path(job["out"]), seconds, run, root=Path(job["root"]) if job.get("root") else None)
             proto.write(json.dumps({"event": "done", "index": job["index"], "seconds": seconds,
-                                    "row": results.gradebook_rows([g])[0]}) + "\n")
+                                    "row": results.gradebook_rows([g], run)[0]}) + "\n")
     finally:
         zygote.close()
     return 0

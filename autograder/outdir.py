@@ -1,0 +1,165 @@
+"""The results folder (``--out``), written safely: nobody else's folder, no symlink ever followed.
+
+Grading runs with more rights than the students whose files it writes about (often as root), in
+a folder a student, or another user of the machine, may have prepared. So:
+
+- ``prepare`` refuses (``UnsafeOutput``, one line) a folder owned by someone else, one that group
+  or others can write, or a path that is not a folder; it creates a missing one with mode 0700;
+- ``write`` opens every folder below that root without following symlinks (a link, or anything
+  but a folder of ours, at a folder's name is replaced by a fresh 0700 folder), writes a new 0600
+  file beside the target and renames it over the target: a symlink planted at the file's name is
+  replaced, never written through; each student's results are readable only by whoever graded.
+
+No import of the engine or of torch: ``reports`` uses this too.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from pathlib import Path, PurePosixPath
+
+DIR_MODE, FILE_MODE = 0o700, 0o600
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class UnsafeOutput(OSError):
+    """The results folder cannot be used safely; the message says why, in one line."""
+
+
+def prepare(out: Path) -> Path:
+    """Check ``out`` (creating it, mode 0700, when missing) and return its resolved absolute path.
+
+    Refused: a symlink someone else made, anything but a folder, a folder owned by another user,
+    or one that group or others can write (they could plant links or swap files in it)."""
+    path = Path(os.path.abspath(out))
+    me = os.geteuid()
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.mkdir(path, DIR_MODE)
+        except FileExistsError:
+            pass  # made meanwhile: checked below like any existing folder
+        except OSError as exc:
+            raise UnsafeOutput(f"{out}: cannot create it ({exc.strerror})") from None
+        st = os.lstat(path)
+    except OSError as exc:
+        raise UnsafeOutput(f"{out}: {exc.strerror}") from None
+    if stat.S_ISLNK(st.st_mode):
+        if st.st_uid != me:
+            raise UnsafeOutput(f"{out} is a symbolic link that belongs to someone else (uid {st.st_uid})")
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise UnsafeOutput(f"{out} is a symbolic link to nowhere usable ({exc.strerror})") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeOutput(f"{out} exists and is not a folder")
+    if st.st_uid != me:
+        raise UnsafeOutput(f"{out} belongs to someone else (uid {st.st_uid}); use a folder of your own")
+    if st.st_mode & 0o022:
+        raise UnsafeOutput(f"{out} can be written by other users (mode {stat.S_IMODE(st.st_mode):o}): "
+                           f"run chmod go-w on it, or use another folder")
+    return Path(os.path.realpath(path))
+
+
+def _parts(rel: str | os.PathLike) -> list[str]:
+    parts = PurePosixPath(os.fspath(rel)).parts
+    if not parts or any(p in ("", ".", "..", "/") or "/" in p for p in parts):
+        raise UnsafeOutput(f"not a plain relative path inside the results folder: {os.fspath(rel)!r}")
+    return list(parts)
+
+
+def _open_subdir(parent: int, name: str) -> int:
+    """Open folder ``name`` in ``parent`` without following a link; replace what is not a folder."""
+    me = os.geteuid()
+    for _ in range(3):
+        try:
+            fd = os.open(name, _NOFOLLOW_DIR, dir_fd=parent)
+        except FileNotFoundError:
+            try:
+                os.mkdir(name, DIR_MODE, dir_fd=parent)
+            except FileExistsError:
+                pass
+            continue
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                raise
+            try:  # a symlink (ELOOP) or a file (ENOTDIR) at the folder's name: remove it, make the folder
+                os.unlink(name, dir_fd=parent)
+            except FileNotFoundError:
+                pass
+            continue
+        st = os.fstat(fd)
+        if st.st_uid != me:
+            os.close(fd)
+            raise UnsafeOutput(f"{name} in the results folder belongs to someone else (uid {st.st_uid})")
+        if stat.S_IMODE(st.st_mode) != DIR_MODE:
+            os.fchmod(fd, DIR_MODE)
+        return fd
+    raise UnsafeOutput(f"{name} in the results folder keeps changing")
+
+
+def _open_parent(root: Path, parts: list[str]) -> int:
+    """A descriptor of the folder that will hold ``parts[-1]``: the root, then each folder below it."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in parts[:-1]:
+            sub = _open_subdir(fd, name)
+            os.close(fd)
+            fd = sub
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write(root: Path, rel: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``root/rel`` atomically with mode 0600 (folders below ``root`` 0700), following no link
+    below ``root``: a reader never sees half a file, and nothing planted there is written through."""
+    parts = _parts(rel)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    dfd = _open_parent(root, parts)
+    name = parts[-1]
+    tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
+                     dir_fd=dfd)
+        try:
+            os.fchmod(fd, FILE_MODE)  # whatever the umask
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)  # replaces a symlink, never follows it
+        except IsADirectoryError:
+            raise UnsafeOutput(f"{'/'.join(parts)} in the results folder is a folder, not a file") from None
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=dfd)
+        except OSError:
+            pass
+        raise
+    finally:
+        os.close(dfd)
+    return Path(root, *parts)
+
+
+def read_text(root: Path, rel: str | os.PathLike) -> str:
+    """Read ``root/rel`` following no link below ``root`` (``OSError`` when it is missing or a link)."""
+    parts = _parts(rel)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for name in parts[:-1]:
+            sub = os.open(name, _NOFOLLOW_DIR, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+        ffd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    finally:
+        os.close(fd)
+    with os.fdopen(ffd, "r", encoding="utf-8") as f:
+        return f.read()
