@@ -86,3 +86,27 @@ def test_grader_errors_are_not_student_failures():
                    "test_no_harm": ("failed", 0), "test_channel": ("error", 0)}
     bug = next(r for r in results if r.rule.name == "test_bug")
     assert bug.hint == ERROR_HINT and "KeyError" in bug.error
+
+
+def test_probe_answers_are_matched_by_slot_name():
+    """Each answer goes to the request of its slot's name; any mismatch is a grader error, never a shifted value."""
+    import pytest
+
+    from autograder.engine.student import GraderError, Outcome, Program, ProtocolMismatch, match_answers
+
+    p = Program()
+    m = p.build({"k": "linear", "in": 2, "out": 3}, 1)
+    snap = p.snapshot(m)
+    out = p.ret(p.call("f", m))
+    assert [s.get("ret") for s in p.steps] == [None, True, None, None, True]  # build, snapshot, name, call, return
+    match_answers(p, {snap.name: 1, out.name: 2}, complete=True)
+    match_answers(p, {snap.name: 1}, complete=False)  # the program stopped on the student's exception
+    with pytest.raises(ProtocolMismatch, match="no answer"):
+        match_answers(p, {snap.name: 1}, complete=True)
+    with pytest.raises(ProtocolMismatch, match="never asked"):
+        match_answers(p, {snap.name: 1, out.name: 2, "s99": 3}, complete=True)
+    with pytest.raises(GraderError, match="returned twice"):
+        p.ret(out)
+    with pytest.raises(GraderError, match="never returned"):
+        Outcome("f(...)", {snap.name: 1}, None)[m]
+    assert Outcome("f(...)", {snap.name: 1, out.name: 2}, None)[out] == 2
