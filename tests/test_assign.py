@@ -38,6 +38,13 @@ def files(directory: Path) -> dict[str, bytes]:
     return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
+def test_every_assignment_has_both_editions() -> None:
+    """The kit promises an English and a Chinese edition of every assignment."""
+    assert NAMES, "no master notebook in solutions/"
+    for name in NAMES:
+        assert editions(name) == list(EDITIONS), f"{name}: editions {editions(name)}, expected {list(EDITIONS)}"
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_student_files_are_up_to_date(tmp_path: Path, name: str) -> None:
     """`otter assign` on every edition's master reproduces the committed `assignments/NAME/` exactly."""
