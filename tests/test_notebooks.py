@@ -10,7 +10,9 @@ For every master notebook, in both editions (`solutions/NAME.ipynb` in English a
 (c) the plain student notebook runs with every `grader.check` reporting failures (in Chinese
     in the Chinese edition), and the kernel survives;
 (d) `tied` with Question 1 answered by a custom module class (which the question allows) runs its
-    own given cells and passes every check.
+    own given cells and passes every check;
+(e) one set of hidden graders grades every edition: the student notebooks with the reference
+    answers pasted in earn full marks, the same in every edition (through the real CLI).
 
 Kernels are slow to start (and torch to import), so every notebook of the module is executed
 once, concurrently, by a module-scoped fixture; the tests only read the results.
@@ -19,7 +21,9 @@ once, concurrently, by a module-scoped fixture; the tests only read the results.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
+import json
 import os
 import re
 import shutil
@@ -34,6 +38,7 @@ from nbclient import NotebookClient
 
 from autograder.assign import available, editions, master_path, stem
 from autograder.samples import ANSWER_TAG, solved_notebook
+from conftest import grade_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every edition of every assignment, by the stem of its notebooks: "access", "access.zh", ...
@@ -240,3 +245,21 @@ def test_tied_custom_module_runs_the_notebooks_own_cells(executed, name: str) ->
     failed = [f"grader.check({q!r}):\n{result_text(cell)}" for q, cell in check_cells(nb)
               if not result_text(cell).startswith(f"{q} results: All test cases passed!")]
     assert not failed, "\n\n".join(failed)
+
+
+def test_hidden_graders_give_every_edition_full_marks(tmp_path: Path) -> None:
+    """(e) The solved student notebook of every edition but English (whose reference answers
+    tests/test_submissions.py grades), its given cells and all, earns full marks from the same
+    hidden graders: the editions differ in words, not in what they ask."""
+    others = {edition: name for edition, (name, lang) in EDITIONS.items() if lang != "en"}
+    for edition, name in others.items():
+        (tmp_path / edition).mkdir()
+        nbformat.write(with_solutions(edition), tmp_path / edition / f"{edition}.ipynb")
+    with concurrent.futures.ThreadPoolExecutor(max(1, len(others))) as pool:  # a grading process per notebook
+        runs = dict(zip(others, pool.map(
+            lambda e: grade_cli(others[e], [tmp_path / e / f"{e}.ipynb"], tmp_path / e / "out"), others)))
+    for edition, run in runs.items():
+        assert run.returncode == 0, run.stderr
+        (row,) = json.loads((tmp_path / edition / "out" / "gradebook.json").read_text())["submissions"]
+        lost = {q: v for q, v in row["questions"].items() if v["score"] != v["max_score"]}
+        assert not row["errors"] and row["total"] == row["max_total"], f"{edition}: lost {lost}, errors {row['errors']}"
