@@ -145,6 +145,7 @@ class _Paths:
 
     fds: list[int] = field(default_factory=list)
     binds: list[str] = field(default_factory=list)  # bwrap arguments for the filesystem
+    python: str = sys.executable  # the interpreter's path inside the sandbox
     launcher: list[str] = field(default_factory=list)  # how to exec bwrap (directly, or via its loader)
 
     def open(self, path: str | Path) -> int:
@@ -154,7 +155,13 @@ class _Paths:
         return fd
 
     def ro(self, src: str | Path, dest: str | Path | None = None) -> None:
-        self.binds += ["--ro-bind-fd", str(self.open(src)), str(dest or src)]
+        self.binds += ["--ro-bind-fd", str(self.open(src)), str(dest or _inside(str(src)))]
+
+
+def _inside(path: str) -> str:
+    """Where a host path appears in the sandbox: where it is, unless the sandbox mounts something
+    of its own there (a venv in a checkout under /tmp goes to /kit/host/tmp/...)."""
+    return f"{KIT}/host{path}" if _under(path, ["/tmp", "/dev", "/proc", KIT]) else path
 
 
 _PATHS: _Paths | None = None
@@ -197,6 +204,7 @@ def _build_paths(bwrap: Path) -> _Paths:
             roots.append(path)
     if sys.executable != exe and not _under(os.path.dirname(sys.executable), roots):
         p.ro(os.path.dirname(sys.executable))
+    p.python = _inside(sys.executable)
     # the kit itself must not show through those binds (an installed wheel in site-packages, a
     # checkout inside /usr): an empty tmpfs over it, before the child-side files go to /kit
     if _under(str(PACKAGE), roots):
@@ -231,6 +239,11 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
     return [*cmd, "--", *argv], list(paths.fds)
+
+
+def python() -> str:
+    """The interpreter to run inside the sandbox (this one, as the sandbox sees it)."""
+    return _paths().python
 
 
 def _paths() -> _Paths:
@@ -394,7 +407,7 @@ def check(insecure: bool = False) -> Layers:
         return Layers(namespaces=False, own_uid=False, cgroup=None, insecure=True)
     if _CHECKED is None:
         own_uid = os.geteuid() == 0
-        cmd, fds = bwrap_command([sys.executable, "-I", "-S", "-c", "import os; print(os.getuid())"],
+        cmd, fds = bwrap_command([python(), "-I", "-S", "-c", "import os; print(os.getuid())"],
                                  {"PATH": "/usr/bin:/bin"}, 2**20)
         user = {"user": free_uid(), "group": None, "extra_groups": []} if own_uid else {}
         if own_uid:

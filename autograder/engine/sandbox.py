@@ -208,7 +208,7 @@ class Sandbox:
     def _start_cold(self, req_r: int, res_w: int) -> None:
         info_r, info_w = os.pipe()
         code = _child_code(req_r, res_w, self.limits.memory, self.limits.processes, KIT, f"{KIT}/stubs", "/tmp")
-        cmd, fds = isolation.bwrap_command([sys.executable, "-I", "-c", code], child_env("/tmp"),
+        cmd, fds = isolation.bwrap_command([isolation.python(), "-I", "-c", code], child_env("/tmp"),
                                            self._tmpfs_size(), info_fd=info_w)
         user = self._user()
         try:
@@ -543,7 +543,7 @@ class Zygote:
             kit, stubs = KIT, f"{KIT}/stubs"
         code = (f"import sys; sys.path[:0] = [{stubs!r}, {kit!r}]; "
                 f"from autograder.engine.zygote import serve; serve({theirs.fileno()}, {not insecure})")
-        argv = [sys.executable, "-I", "-c", code]
+        argv = [sys.executable if insecure else isolation.python(), "-I", "-c", code]
         fds: list[int] = []
         user: dict = {}
         info_r, info_w = os.pipe()
