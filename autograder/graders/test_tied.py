@@ -32,6 +32,7 @@ import torch
 
 from ..engine.channel import ModuleRef, Raised, TensorRef
 from ..engine.student import Program
+from . import behaviour
 from .common import describe
 from .tied_helpers import (ae_forward, ae_parts, ae_sizes, as_number, build, close, contributions, gen, guard_module,
                            in_features, layers, linears, mlp_forward, mlp_sizes, nested_shared_spec, out_features,
@@ -93,6 +94,10 @@ def test_build_shared_mlp_six_parameter_tensors(student, rng):
         raise AssertionError("the parameter shapes must be L1: (hidden, in_features) and (hidden,), S: (hidden, hidden) "
                              "and (hidden,), L3: (out_features, hidden) and (out_features,)"
                              + ("" if (a, h, o) != (4, 8, 1) else " (check the default sizes 4, 8, 1)"))
+    # the snapshot's word on which names are one tensor, confirmed by behaviour (see behaviour.py)
+    x = torch.randn(rng.randint(2, 6), a, generator=gen(rng))
+    behaviour.confirm_parameters(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), result[probes[1][1][1]], x,
+                                 "build_shared_mlp(...)", TWO_LAYERS)
 
 
 def _layer_names(snap, a: int, h: int, o: int):
@@ -129,6 +134,20 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
                           "(call the module itself, S(x), at both places)")
     assert runs[0] == 1 and runs[2] == 1, ("in one forward L1 and L3 must each run once "
                                            f"(L1 ran {runs[0]} time(s), L3 {runs[2]})")
+    # call counts are the child's word: count the uses again from values (see behaviour.confirm_uses)
+    weight = lambda prefix: f"{prefix}.weight" if prefix else "weight"
+    uses = {"L1": (weight(found[0][0]), 1), "S": (weight(found[1][0]), 2), "L3": (weight(found[2][0]), 1)}
+    x = torch.randn(16, a, generator=gen(rng))
+    measured = behaviour.confirm_uses(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), snap, x, uses,
+                                      "build_shared_mlp(...)")
+    if measured is not None:
+        runs = [measured[k] for k in ("L1", "S", "L3")]
+        assert abs(runs[1] - 2) < 0.25, (f"in one forward the shared Linear S acts {runs[1]:.3g} time(s) (doubling its "
+                                         "weight should multiply the output by 4 when biases are zero): it must run "
+                                         "twice, as one module called at both places")
+        assert abs(runs[0] - 1) < 0.25 and abs(runs[2] - 1) < 0.25, (
+            f"in one forward L1 and L3 must each run once (doubling their weights should double the output when "
+            f"biases are zero; L1 acts {runs[0]:.3g} time(s), L3 {runs[2]:.3g})")
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -227,6 +246,8 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
         assert formula(after, out) is not False, (
             "after an optimizer step the net no longer computes L3(relu(S(relu(S(relu(L1(x))))))) "
             "with its own parameters: both uses of S must be the same module")
+    behaviour.confirm_stays_tied(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), before, x, y,
+                                 rng.uniform(0.05, 0.5), "build_shared_mlp(...)", TWO_LAYERS)
 
 
 # ------------------------------------------------------------------ train_shared_mlp
@@ -375,9 +396,13 @@ def test_train_shared_mlp_trains_net_in_place(student, rng):
     """net ends with the parameters of plain gradient descent, the same (still tied) tensors"""
     t = _train(student, rng)
     before, after = t["before"], t["after"]
-    assert [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], (
-        "train net in place: the same parameter tensors must stay registered under the same names "
-        "(update them with p -= lr * p.grad under torch.no_grad(), or torch.optim.SGD)")
+    in_place = ("train net in place: the same parameter tensors must stay registered under the same names "
+                "(update them with p -= lr * p.grad under torch.no_grad(), or torch.optim.SGD)")
+    assert [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], in_place
+    behaviour.confirm_same_objects(  # the snapshots' word on identity, confirmed by behaviour
+        student, rng, [(t["case"], t["X"])],
+        lambda p, net, case: p.call("train_shared_mlp", net, t["X"], t["y"], t["epochs"], t["lr"], catch=True),
+        "train_shared_mlp(...)", in_place)
     runs = t["runs"]
     final = runs["right"]["final"]
     values = dict(after.params)
@@ -442,7 +467,8 @@ def _first_component(name: str) -> str:
 @pytest.mark.question("untie", points=1)
 def test_untie_shares_nothing(student, rng):
     """no parameter shared inside the result, nor with net; every name its own copy"""
-    for t in _untie(student, rng):
+    cases = _untie(student, rng)
+    for t in cases:
         new, before, after = t["snap_new"], t["before"], t["after"]
         assert t["new"].oid != before.oid, "untie must return a new module, not net itself"
         theirs = {p.oid for _, p in before.params} | {p.oid for _, p in after.params}
@@ -464,12 +490,15 @@ def test_untie_shares_nothing(student, rng):
                                  "(a shared block's own shared layer), recursing into every child")
         raise AssertionError(f"{groups[0][0]!r} and {groups[0][1]!r} are still one object in untie's result: "
                              "every name must get its own copy")
+    # the snapshots' word on identity, confirmed by behaviour (see behaviour.py)
+    behaviour.confirm_untied(student, rng, [(t["case"], t["x"]) for t in cases])
 
 
 @pytest.mark.question("untie", points=1)
 def test_untie_leaves_net_unchanged_and_tied(student, rng):
     """net keeps its modules, values and sharing"""
-    for t in _untie(student, rng):
+    cases = _untie(student, rng)
+    for t in cases:
         before, after = t["before"], t["after"]
         ref = build(t["case"])
         assert [(n, m.oid) for n, m in after.modules] == [(n, m.oid) for n, m in before.modules] and \
@@ -479,6 +508,10 @@ def test_untie_leaves_net_unchanged_and_tied(student, rng):
         values = dict(after.params)
         assert all(torch.equal(values[n].data, p.detach()) for n, p in ref.named_parameters(remove_duplicate=False)), \
             "untie changed the values of net's parameters: net must be left unchanged"
+    behaviour.confirm_same_objects(
+        student, rng, [(t["case"], t["x"]) for t in cases], lambda p, net, case: p.call("untie", net, catch=True),
+        "untie(net)", "untie changed net: net must be left unchanged and still tied (work on a copy; do not replace "
+                      "net's own submodules)")
 
 
 # ------------------------------------------------------------------ grad_contributions
@@ -615,6 +648,13 @@ def test_tied_autoencoder_three_parameter_tensors(student, rng):
         raise AssertionError(f"TiedAutoencoder must have exactly three parameter tensors, W of shape "
                              f"(d_hidden, d_in), the encoder bias (d_hidden,) and the decoder bias (d_in,); "
                              f"it has {len(shapes)}" + (" with other shapes" if len(shapes) == 3 else ""))
+    # the snapshot's word on the parameters, confirmed by behaviour (see behaviour.py)
+    d_in, d_hidden, _, snap = probes[-1]
+    x = torch.randn(rng.randint(2, 6), d_in, generator=gen(rng))
+    behaviour.confirm_parameters(student, rng, lambda p: p.call("TiedAutoencoder", d_in, d_hidden), result[snap], x,
+                                 "TiedAutoencoder(d_in, d_hidden)",
+                                 "The decoder must reuse the encoder's weight W itself, transposed "
+                                 "(relu(x @ W.T + b_enc) @ W + b_dec): no weight of its own, not a copy of W")
 
 
 def _ae_runs(student, rng, backward: bool) -> list[dict]:

@@ -1,0 +1,450 @@
+"""Verdicts on identity and sharing, confirmed by behaviour and computed in the parent.
+
+Everything the child reports about *which object is which* (the ``oid`` of a tensor or module in a
+snapshot or an answer, the names in a snapshot, call counts keyed by module) is taken from the
+child's word: a submission that patches the engine's objects inside its own process (found through
+the garbage collector, say) can report any identities it likes. Values are different: a forward
+pass on inputs the parent draws, after values the parent draws were written into the module, can
+only come out as the parent predicts if the module really is wired as claimed. So the rules whose
+verdict is an identity ("one Linear used twice", "nothing shared", "the very Parameter") first
+judge the snapshot as before (for precise hints), then confirm it here:
+
+- write parent-chosen values through names (``Parameter.data = value``: exactly the object
+  registered under that name changes, whoever else holds it), read back what every name holds and
+  run forward passes; the parent's own copy of the module, or its own model of the answer (an
+  untied copy, the contract's formula), says what must come out;
+- two instances built from different seeds, given the same values through every reported name, must
+  compute the same output: a tensor the snapshot left out would still hold its own random values;
+- scaling one layer's weight by 2 (biases set to zero, so that the ReLU net is homogeneous) scales
+  the output by 2 per use of that layer: that counts uses without trusting call counts.
+
+Writes never stop a program (``catch``): a name that does not resolve reads back as a ``Raised``.
+All of this runs in the parent (trusted); the helpers only build probe programs and compare.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import random
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+
+from ..engine.channel import TensorRef
+from ..engine.snapshot import Snapshot
+from ..engine.student import Program, Slot
+from .common import Case, build
+
+Make = Callable[[Program], Slot]  # adds the steps that make the student's module, returns its slot
+
+# ------------------------------------------------------------------ probe steps
+
+
+def walk(p: Program, root: Slot, name: str) -> Slot:
+    """The object registered under a dotted name: one ``Module.__getattr__`` step per component (parameters
+    and submodules, as ``named_parameters`` names them), none of which can stop the program."""
+    slot = root
+    for part in name.split(".") if name else []:
+        slot = p.method(slot, "__getattr__", part, catch=True)
+    return slot
+
+
+def write(p: Program, target: Slot, value: torch.Tensor) -> None:
+    """``target.data = value`` in the child: the very object under ``target`` changes, no other one."""
+    p.method(target, "__setattr__", "data", value, catch=True)
+
+
+def forward(p: Program, module: Slot, x: torch.Tensor, seed: int) -> Slot:
+    p.seed(seed)  # the same randomness for every forward compared (a dropout would draw the same mask)
+    return p.ret(p.call(module, x, no_grad=True, catch=True))
+
+
+# ------------------------------------------------------------------ parent side
+
+
+def set_value(module: torch.nn.Module, name: str, value: torch.Tensor) -> None:
+    """The parent's own copy: what ``write`` does in the child."""
+    obj: Any = module
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    obj.data = value.clone()
+
+
+def values(rng: random.Random, shapes: Sequence[tuple[str, tuple[int, ...], torch.dtype]],
+           scale: float = 0.5) -> dict[str, torch.Tensor]:
+    """A random value per name (distinct with probability 1), drawn from ``rng``."""
+    g = torch.Generator().manual_seed(rng.getrandbits(31))
+    return {name: (torch.randn(shape, generator=g) * scale).to(dtype) for name, shape, dtype in shapes}
+
+
+def data(x: Any) -> torch.Tensor | None:
+    return x.data if isinstance(x, TensorRef) and isinstance(x.data, torch.Tensor) else None
+
+
+def same(a: Any, b: torch.Tensor | None) -> bool:
+    a = data(a) if not isinstance(a, torch.Tensor) else a
+    return a is not None and b is not None and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+
+
+def close(got: Any, want: torch.Tensor, rtol: float = 1e-4) -> bool:
+    """Equal up to float32 rounding (as ``tied_helpers.close``); False for anything but a tensor of want's shape."""
+    got = got if isinstance(got, torch.Tensor) else data(got)
+    if got is None or got.shape != want.shape or not got.is_floating_point():
+        return False
+    got, want = got.double(), want.double()
+    scale = float(want.abs().max()) if want.numel() else 0.0
+    return bool(torch.allclose(got, want, rtol=rtol, atol=rtol * 0.1 * scale + 1e-9))
+
+
+def readback_groups(names: Sequence[str], written: dict[str, torch.Tensor],
+                    reads: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """After a distinct value was written through every name (in order), what the names hold says which
+    names reach one object: a name holding the value written through a later name shares with it.
+    Returns the groups (two or more names, in ``names`` order) and the names holding none of the values
+    written (a name that does not resolve, or a value changed on the way)."""
+    parent = {n: n for n in names}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    odd = []
+    for n in names:
+        hit = next((m for m in names if same(reads.get(n), written[m])), None)
+        if hit is None:
+            odd.append(n)
+        elif hit != n:
+            parent[root(n)] = root(hit)
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        if n not in odd:
+            groups.setdefault(root(n), []).append(n)
+    return [g for g in groups.values() if len(g) > 1], odd
+
+
+def groups_of(module: torch.nn.Module) -> list[list[str]]:
+    """The parent's own sharing: names of one Parameter object, for those with several."""
+    by_id: dict[int, list[str]] = {}
+    for n, q in module.named_parameters(remove_duplicate=False):
+        by_id.setdefault(id(q), []).append(n)
+    return [g for g in by_id.values() if len(g) > 1]
+
+
+def snapshot_groups(snap: Snapshot) -> list[list[str]]:
+    """Sharing as the child reported it: names with one oid."""
+    return snap.shared_groups()
+
+
+def _canon(groups: Iterable[Iterable[str]]) -> list[list[str]]:
+    return sorted(sorted(g) for g in groups)
+
+
+def untied_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """The parent's model of a right ``untie``: a deep copy in which every later name of a module gets its own copy."""
+    new = copy.deepcopy(module)
+    seen: dict[int, torch.nn.Module] = {id(new): new}
+
+    def visit(m: torch.nn.Module) -> None:
+        for name, child in list(m._modules.items()):
+            if child is None:
+                continue
+            if id(child) in seen:
+                child = copy.deepcopy(child)
+                setattr(m, name, child)
+            seen[id(child)] = child
+            visit(child)
+
+    visit(new)
+    return new
+
+
+def _shapes(module: torch.nn.Module) -> list[tuple[str, tuple[int, ...], torch.dtype]]:
+    return [(n, tuple(q.shape), q.dtype) for n, q in module.named_parameters(remove_duplicate=False)]
+
+
+def _snap_shapes(snap: Snapshot) -> list[tuple[str, tuple[int, ...], torch.dtype]] | None:
+    """(name, shape, dtype) of every reported name; None when a parameter is lazy or of an odd dtype."""
+    out = []
+    for n, t in snap.params:
+        dtype = getattr(torch, t.dtype, None) if isinstance(t.dtype, str) else None
+        if t.shape is None or not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            return None
+        out.append((n, tuple(t.shape), dtype))
+    return out
+
+
+def _in_features(module: torch.nn.Module) -> int | None:
+    first = next((m for m in module.modules() if isinstance(m, torch.nn.Linear)), None)
+    return first.in_features if first is not None else None
+
+
+def _pair(groups: list[list[str]]) -> tuple[str, str]:
+    g = sorted(groups, key=len)[0] if groups else ["?", "?"]
+    return g[0], g[1]
+
+
+# ------------------------------------------------------------------ student-built modules (build_shared_mlp, TiedAutoencoder, rgnet)
+
+
+def confirm_parameters(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor | None,
+                       what: str, shared_hint: str, twins: bool = True) -> None:
+    """Confirm by behaviour the parameters a snapshot of ``make``'s module reports: which of its names are one
+    tensor (a distinct value written through every name, then read back through every name), and, with
+    ``twins`` and an input ``x``, that nothing else the forward uses was left out (two instances from
+    different seeds, given the same values through every name, compute the same output)."""
+    shapes = _snap_shapes(snap)
+    if not shapes:
+        return  # lazy or empty: the snapshot rules judge that
+    names = [n for n, _, _ in shapes]
+    written = values(rng, shapes)
+    seeds = [rng.getrandbits(31) for _ in range(3)]
+    p = Program()
+    reads, outs = {}, []
+    for k, seed in enumerate(seeds[:2] if twins and x is not None else seeds[:1]):
+        p.seed(seed)
+        m = make(p)
+        for n in names:
+            write(p, walk(p, m, n), written[n])
+        if k == 0:
+            reads = {n: p.ret(walk(p, m, n)) for n in names}
+        if x is not None:
+            outs.append(forward(p, m, x, seeds[2]))
+    result = student.run(p, what)
+    reads = {n: result[s] for n, s in reads.items()}
+    groups, odd = readback_groups(names, written, reads)
+    assert not odd, (f"{what}: a value written into the parameter registered as {odd[0]!r} did not show under that "
+                     "name: every name named_parameters() gives must reach its parameter")
+    claimed = snapshot_groups(snap)
+    if _canon(groups) != _canon(claimed):
+        apart = [g for g in claimed if not any(set(g) <= set(h) for h in groups)]
+        if apart:
+            a, b = _pair(apart)
+            raise AssertionError(f"{a!r} and {b!r} are not one tensor: a change through {a!r} does not show under "
+                                 f"{b!r}. {shared_hint}")
+        a, b = _pair([h for h in groups if not any(set(h) <= set(g) for g in claimed)])
+        raise AssertionError(f"{a!r} and {b!r} are one tensor: a change through one shows under the other. {shared_hint}")
+    if len(outs) == 2:
+        a, b = (data(result[s]) for s in outs)
+        if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
+            assert close(a, b.to(a.dtype), rtol=1e-5), (
+                f"{what}: its output depends on tensors that are not among its parameters (two instances given the "
+                f"same values through every parameter name compute different outputs). {shared_hint}")
+
+
+def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor,
+                 uses: dict[str, tuple[str, int]], what: str) -> dict[str, float] | None:
+    """Count how often the forward applies each layer, from values alone: every weight random, every bias 0,
+    so a ReLU net is positively homogeneous in each weight; doubling one weight (through its first name
+    only) multiplies the output by 2 per use. ``uses``: label -> (weight name, expected uses). Returns the
+    uses measured by label, or None when the probe says nothing (a lazy parameter, a zero output)."""
+    shapes = _snap_shapes(snap)
+    if not shapes:
+        return None
+    g = torch.Generator().manual_seed(rng.getrandbits(31))
+    oid_of = {n: t.oid for n, t in snap.params}
+    first: dict[int, torch.Tensor] = {}
+    for n, shape, dtype in shapes:  # the same value through every name the snapshot calls one tensor
+        if oid_of[n] not in first:
+            fan_in = shape[1] if len(shape) == 2 else 1
+            v = torch.randn(shape, generator=g) / math.sqrt(fan_in) if len(shape) >= 2 else torch.zeros(shape)
+            first[oid_of[n]] = v.to(dtype)
+    written = {n: first[oid_of[n]] for n, _, _ in shapes}
+    seed = rng.getrandbits(31)
+    p = Program()
+    m = make(p)
+    for n, v in written.items():
+        write(p, walk(p, m, n), v)
+    base = forward(p, m, x, seed)
+    scaled = {}
+    for label, (name, _) in uses.items():
+        if name not in written:
+            return None
+        target = walk(p, m, name)
+        write(p, target, written[name] * 2)
+        scaled[label] = forward(p, m, x, seed)
+        write(p, target, written[name])
+    result = student.run(p, what)
+    y = data(result[base])
+    if y is None or not y.is_floating_point() or not bool(torch.isfinite(y).all()) or float(y.double().norm()) == 0:
+        return None  # the forward rules judge an output that is not a (non-zero) tensor
+    measured = {}
+    for label, slot in scaled.items():
+        z = data(result[slot])
+        ok = z is not None and z.shape == y.shape and z.is_floating_point() and bool(torch.isfinite(z).all()) \
+            and float(z.double().norm()) > 0
+        measured[label] = math.log2(float(z.double().norm()) / float(y.double().norm())) if ok else float("nan")
+    return measured
+
+
+def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor, y: torch.Tensor,
+                       lr: float, what: str, shared_hint: str) -> None:
+    """After one torch.optim.SGD step, the names the snapshot calls one tensor still hold equal values, and two
+    instances given the same values through every name take the same step (nothing left out of the snapshot)."""
+    shapes = _snap_shapes(snap)
+    if not shapes:
+        return
+    oid_of = {n: t.oid for n, t in snap.params}
+    by_oid: dict[int, torch.Tensor] = {}
+    fresh = values(rng, shapes)
+    written = {n: by_oid.setdefault(oid_of[n], fresh[n]) for n, _, _ in shapes}
+    seeds = [rng.getrandbits(31) for _ in range(3)]
+    p = Program()
+    reads, outs = {}, []
+    for k in range(2):
+        p.seed(seeds[k])
+        m = make(p)
+        for n, v in written.items():
+            write(p, walk(p, m, n), v)
+        p.seed(seeds[2])
+        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        p.method(opt, "zero_grad", catch=True)
+        loss = p.torch("nn.functional.mse_loss", p.call(m, x, catch=True), y, catch=True)
+        p.method(loss, "backward", catch=True)
+        p.method(opt, "step", catch=True)
+        if k == 0:
+            reads = {n: p.ret(walk(p, m, n)) for n in written}
+        outs.append(forward(p, m, x, seeds[2]))
+    result = student.run(p, what)
+    reads = {n: data(result[s]) for n, s in reads.items()}
+    for group in snapshot_groups(snap):
+        held = [reads.get(n) for n in group]
+        if any(h is None for h in held):
+            continue  # the step or the names failed: the snapshot rules judge that
+        apart = [n for n, h in zip(group, held) if not same(h, held[0])]
+        assert not apart, (f"after an optimizer step {group[0]!r} and {apart[0]!r} hold different values: they are "
+                           f"two tensors, not one. {shared_hint}")
+    a, b = (data(result[s]) for s in outs)
+    if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
+        assert close(a, b.to(a.dtype), rtol=1e-5), (
+            f"{what}: after an optimizer step its output depends on tensors that are not among its parameters "
+            f"(two instances given the same values through every parameter name differ). {shared_hint}")
+
+
+# ------------------------------------------------------------------ modules the parent built (untie, train_shared_mlp)
+
+
+def confirm_untied(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor]], fn: str = "untie") -> None:
+    """``fn(net)`` shares nothing, inside it or with net: a distinct value written through every name of the
+    result shows under that name only, net keeps its own values, and the result's forward is the parent's
+    untied copy with those values (the forward only when it returns a tensor of the right shape: whether
+    untie computes the right function is its own rule)."""
+    p = Program()
+    plan = []
+    for case, x in cases:
+        ref = build(case)
+        shapes = _shapes(ref)
+        names = [n for n, _, _ in shapes]
+        written = values(rng, shapes)
+        seed = rng.getrandbits(31)
+        net = p.build(*case)
+        new = p.call(fn, net, catch=True)
+        for n in names:
+            write(p, walk(p, new, n), written[n])
+        reads = {n: p.ret(walk(p, new, n)) for n in names}
+        kept = {n: p.ret(walk(p, net, n)) for n in names}
+        plan.append((case, x, ref, names, written, reads, kept, forward(p, new, x, seed), forward(p, net, x, seed)))
+    result = student.run(p, f"{fn}(net)")
+    for case, x, ref, names, written, reads, kept, out_new, out_net in plan:
+        groups, odd = readback_groups(names, written, {n: result[s] for n, s in reads.items()})
+        assert not odd, (f"a value written into {odd[0]!r} of untie's result did not show under that name: the result "
+                         "must have net's parameter names, each reaching its own copy")
+        if groups:
+            a, b = _pair(groups)
+            raise AssertionError(f"{a!r} and {b!r} are still one object in untie's result (a change through one shows "
+                                 "under the other): every name must get its own copy")
+        original = dict(ref.named_parameters(remove_duplicate=False))
+        changed = [n for n in names if not same(result[kept[n]], original[n].detach())]
+        assert not changed, (f"untie's result shares parameters with net: writing into the result changed net's "
+                             f"{changed[0]!r}; it must hold its own copies (copy.deepcopy of the modules)")
+        with torch.no_grad():
+            want_net = ref(x)
+            model = untied_copy(ref)
+            for n in names:
+                set_value(model, n, written[n])
+            want_new = model(x)
+        got = data(result[out_net])
+        assert got is None or close(got, want_net), (
+            "untie's result shares parameters with net: writing into the result changed net's output")
+        got = data(result[out_new])
+        if got is not None and got.shape == want_new.shape:
+            assert close(got, want_new), ("untie's result does not compute with its own parameters: after a change "
+                                          "under every name, its output is not that of an untied copy (every name "
+                                          "must get its own copy, used where that name is used)")
+
+
+def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor]],
+                         act: Callable[[Program, Slot, Case], Any], what: str, hint: str) -> None:
+    """After ``act`` (the student's call on net), net still holds the very Parameter objects it was built with,
+    shared as built: values written through references taken *before* the call show, after it, under every
+    name of the same parameter in the parent's own copy, and net's forward is the parent's copy's with them."""
+    p = Program()
+    plan = []
+    for case, x in cases:
+        ref = build(case)
+        shapes = _shapes(ref)
+        names = [n for n, _, _ in shapes]
+        written = values(rng, shapes)
+        seed = rng.getrandbits(31)
+        net = p.build(*case)
+        held = {n: walk(p, net, n) for n in names}  # the objects net was built with
+        act(p, net, case)
+        for n in names:
+            write(p, held[n], written[n])
+        reads = {n: p.ret(walk(p, net, n)) for n in names}
+        plan.append((x, ref, names, written, reads, forward(p, net, x, seed)))
+    result = student.run(p, what)
+    for x, ref, names, written, reads, out in plan:
+        for n in names:
+            set_value(ref, n, written[n])
+        expected = dict(ref.named_parameters(remove_duplicate=False))
+        wrong = [n for n in names if not same(result[reads[n]], expected[n].detach())]
+        if wrong:
+            group = next((g for g in groups_of(ref) if wrong[0] in g), None)
+            raise AssertionError(hint + (f" ({wrong[0]!r} no longer reaches the Parameter it was built with"
+                                         + (f", shared with {[n for n in group if n != wrong[0]][0]!r})" if group else ")")))
+        with torch.no_grad():
+            want = ref(x)
+        got = data(result[out])
+        assert got is None or close(got, want), hint + " (its output is not that of its own parameters)"
+
+
+# ------------------------------------------------------------------ access: get_parameter
+
+
+def confirm_get_parameter(student, rng: random.Random, cases: Sequence[Case]) -> None:
+    """``get_parameter(module, name)`` returns the registered Parameter itself: a value written into what it
+    returned shows under that name in the module, and the module's forward (on the parent's input) is the
+    parent's copy's after the same writes."""
+    p = Program()
+    plan = []
+    for case in cases:
+        ref = build(case)
+        shapes = _shapes(ref)
+        names = [n for n, _, _ in shapes]
+        written = values(rng, shapes)
+        m = p.build(*case)
+        reads = {}
+        for n in names:
+            write(p, p.call("get_parameter", m, n, catch=True), written[n])
+            reads[n] = p.ret(walk(p, m, n))
+        width = _in_features(ref)
+        fixed = any(type(s).__name__ == "FixedHiddenMLP" for s in ref.modules())  # halving loop: rounding-sensitive
+        x = None if width is None or fixed else torch.randn(rng.randint(2, 5), width,
+                                                            generator=torch.Generator().manual_seed(rng.getrandbits(31)))
+        out = forward(p, m, x, rng.getrandbits(31)) if x is not None else None
+        plan.append((ref, names, written, reads, x, out))
+    result = student.run(p, "get_parameter(...)")
+    for ref, names, written, reads, x, out in plan:
+        for n in names:
+            assert same(result[reads[n]], written[n]), (
+                f"a change made through what get_parameter(module, {n!r}) returned did not reach the module: return "
+                "the very Parameter registered under that name (not a copy)")
+            set_value(ref, n, written[n])
+        if x is not None:
+            with torch.no_grad():
+                want = ref(x)
+            got = data(result[out])
+            assert got is None or close(got, want), (
+                "a change made through what get_parameter returned did not reach the module's forward: return the "
+                "very Parameter registered under each name (not a copy)")
