@@ -15,6 +15,7 @@ class is graded once, with ``--jobs 2``, beside an untouched classmate (``refere
   on the grading processes of this very test run (``signal_parent``), processes meant to outlive
   grading, a setuid-root helper among them (``survivors``), 1.5 GiB into /dev/shm and /tmp
   (``fill_tmp``), forged results written into folders the test planted under /tmp (``fake_results``);
+- ``--out`` prepared with links to the test's sentinels where results and the gradebook go;
 - the channel and the loader: a 512 MiB forged frame (``huge_frame``), a forged cell index during a
   question (``forged_index``), a forged index then ``os._exit`` at top level (``restart_loop``),
   notebook JSON nested 100,000 deep (``nested_json``, generated here).
@@ -110,6 +111,25 @@ def kill_marked(marker: str) -> None:
             pass
 
 
+# --out prepared by someone hoping grading writes through links: each name a link to a sentinel of the test's
+OUT_LINKS = {"reference.ipynb/results.json": "results", "reference.ipynb/feedback.md": "feedback",
+             "gradebook.json": "gradebook", "gradebook.csv": "csv", "summary.html": "summary"}
+OUT_FOLDER_LINK = "snoop.ipynb"  # a link to a sentinel folder where a submission's results folder goes
+
+
+def plant_out(out: Path, sentinels: Path) -> Path:
+    (sentinels / "folder").mkdir(parents=True)
+    (sentinels / "folder" / "keep.txt").write_text("keep\n")
+    (out / "reference.ipynb").mkdir(parents=True)
+    os.chmod(out, 0o700)
+    os.chmod(out / "reference.ipynb", 0o700)
+    for rel, name in OUT_LINKS.items():
+        (sentinels / name).write_text(f"sentinel {name}\n")
+        os.symlink(sentinels / name, out / rel)
+    os.symlink(sentinels / "folder", out / OUT_FOLDER_LINK)
+    return sentinels
+
+
 @dataclass
 class World:
     """What the test planted for the hostile code to try: folders open to everyone under /tmp, and listeners."""
@@ -171,9 +191,10 @@ def world():
             os.chmod(top / "sub", 0o777)
             sentinels += [top, top / "sub"]
         counter = folder("counter", 0o777)
+        links = plant_out(base / "out", base / "out-sentinels")
         listeners = _listeners()
         w = World(base=base, sentinels=sentinels, counter=counter, listeners=listeners)
-        w.planted = {str(p): folder_state(p) for p in sentinels + [counter]}
+        w.planted = {str(p): folder_state(p) for p in sentinels + [counter, links]}
         yield w
     finally:
         for s in listeners.values():
@@ -274,6 +295,18 @@ def test_nothing_arrived_in_the_folders_planted_outside(graded, world):
     for folder, before in world.planted.items():
         assert folder_state(Path(folder)) == before, f"hostile code wrote into {folder}: {sorted(folder_state(Path(folder)))}"
     assert not (graded.base / "in" / "results.json").exists() and not (graded.base / "in" / "gradebook.json").exists()
+
+
+def test_symlinks_planted_in_out_are_never_followed(graded, world):
+    """--out held links to the test's sentinels where results, feedback, the gradebook and a submission's
+    folder go: the sentinels are unchanged (checked with the other planted folders above), and each name
+    now holds grading's own file or folder."""
+    out = graded.base / "out"
+    assert folder_state(graded.base / "out-sentinels") == world.planted[str(graded.base / "out-sentinels")]
+    for rel in [*OUT_LINKS, OUT_FOLDER_LINK]:
+        assert not (out / rel).is_symlink(), f"{rel} is still a link: grading left it or wrote through it"
+    assert (out / "reference.ipynb" / "results.json").is_file() and (out / OUT_FOLDER_LINK / "results.json").is_file()
+    assert json.loads((out / "reference.ipynb" / "results.json").read_text())["score"] == graded.row("reference")["total"]
 
 
 # ------------------------------------------------------------------ cells, processes, network, files
