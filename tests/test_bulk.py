@@ -65,11 +65,11 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
            "--jobs", "2", "--quiet", "--time-limit", "4"]
     main = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
-    for _ in range(1200):  # a worker is busy once its zygote has forked a sandbox child
+    for _ in range(1200):  # a worker is busy once its zygote (worker -> bwrap -> zygote) has forked a child
         pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
         parents = {pid: _parent(pid) for pid in pids}
         workers = [pid for pid in pids if _is_worker(pid, main.pid)]
-        busy = [w for w in workers if any(parents.get(parents.get(c)) == w for c in pids)]
+        busy = [w for w in workers if any(parents.get(parents.get(parents.get(c))) == w for c in pids)]
         if busy:
             time.sleep(1)  # inside the submission's cells or its 4 s hanging question
             victim = busy[0]
