@@ -200,6 +200,7 @@ raise RuntimeError("SEEN" + repr(seen) + "END")
     assert results["score"] == 0 and "forged" not in json.dumps(results)
     assert "cannot import the engine" not in results["_log"] and "can read" not in results["_log"], results["_log"]
     assert "isolation: bubblewrap namespaces" in results["_log"], results["_log"]
+    assert results["extra_data"]["isolation"].startswith("bubblewrap namespaces"), results.get("extra_data")
 
 
 # ------------------------------------------------------------------ picking the submission

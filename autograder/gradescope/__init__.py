@@ -281,20 +281,26 @@ def grade(root: Path, assignment: str, log, insecure: bool = False) -> tuple[obj
     return g, note
 
 
+LAYER = ""  # what isolation_layer found, for results.json
+
+
 def isolation_layer(problems: list[str], log) -> bool | None:
     """Which isolation the student's code gets here, said in the log: namespaces (returns False),
     the separate-uid fallback for a container that forbids namespaces (returns True: run the
     child as a plain process of its own uid), or none that is safe (returns None: refuse)."""
     from ..engine.isolation import IsolationUnavailable, check
 
+    global LAYER
     try:
-        log(f"isolation: {check().describe()}")
+        LAYER = check().describe()
+        log(f"isolation: {LAYER}")
         return False
     except IsolationUnavailable as exc:
         reason = str(exc)
     serious = [p for p in problems if not p.startswith(("note:", "warning:"))]
     if os.geteuid() == 0 and not serious:
-        log(f"isolation: a separate uid, rlimits and the watchdog (namespaces unavailable here: {reason})")
+        LAYER = f"a separate uid, rlimits and the watchdog (namespaces unavailable here: {reason})"
+        log(f"isolation: {LAYER}")
         return True
     log(f"isolation: none that is safe ({reason}; separate uid: {'; '.join(serious) or 'not root'})")
     return None
@@ -345,7 +351,11 @@ def main(argv: list[str] | None = None) -> int:
             g.errors.append("The autograder is misconfigured (see its log); please tell your instructor.")
         from ..engine.results import write_results
 
-        write_results(g, results, time.monotonic() - started)
+        from ..engine.results import Run
+        from ..grade import time_budget
+
+        run = Run(isolation=LAYER, time_budget=time_budget(limits_for_container(), len(g.questions)))
+        write_results(g, results, time.monotonic() - started, run=run)
         log(f"{g.submission or '(no submission)'}: {g.total:g}/{g.max_total:g} in {time.monotonic() - started:.1f} s")
         status = 0
     except BaseException as exc:  # noqa: BLE001 - whatever happened, the student gets a results.json
