@@ -377,7 +377,11 @@ class Sandbox:
 
     def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:
         try:
-            return channel.parse_frame(lambda n: self._read(n, deadline))
+            return channel.parse_frame(lambda n: self._read(n, deadline), channel.FROM_CHILD)
+        except channel.FrameTooLarge:
+            self.kill()
+            raise ChildGone(f"your code sent an answer larger than the grader accepts "
+                            f"({channel.FROM_CHILD.total // 2**20} MiB)") from None
         except channel.ChannelError:
             self.kill()
             raise ChildGone("your code wrote garbage into the grader's channel") from None
