@@ -373,11 +373,12 @@ def confirm_untied(student, rng: random.Random, cases: Sequence[tuple[Case, torc
                                           "must get its own copy, used where that name is used)")
 
 
-def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor]],
+def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor | None]],
                          act: Callable[[Program, Slot, Case], Any], what: str, hint: str) -> None:
     """After ``act`` (the student's call on net), net still holds the very Parameter objects it was built with,
     shared as built: values written through references taken *before* the call show, after it, under every
-    name of the same parameter in the parent's own copy, and net's forward is the parent's copy's with them."""
+    name of the same parameter in the parent's own copy, and net's forward on ``x`` (unless None) is the
+    parent's copy's with them."""
     p = Program()
     plan = []
     for case, x in cases:
@@ -392,7 +393,7 @@ def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case
         for n in names:
             write(p, held[n], written[n])
         reads = {n: p.ret(walk(p, net, n)) for n in names}
-        plan.append((x, ref, names, written, reads, forward(p, net, x, seed)))
+        plan.append((x, ref, names, written, reads, forward(p, net, x, seed) if x is not None else None))
     result = student.run(p, what)
     for x, ref, names, written, reads, out in plan:
         for n in names:
@@ -403,6 +404,8 @@ def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case
             group = next((g for g in groups_of(ref) if wrong[0] in g), None)
             raise AssertionError(hint + (f" ({wrong[0]!r} no longer reaches the Parameter it was built with"
                                          + (f", shared with {[n for n in group if n != wrong[0]][0]!r})" if group else ")")))
+        if x is None:
+            continue
         with torch.no_grad():
             want = ref(x)
         got = data(result[out])

@@ -11,7 +11,7 @@ import torch
 
 from ..engine.channel import Raised, TensorRef
 from ..engine.student import Program
-from . import zoo
+from . import behaviour, zoo
 from .common import build, call_each, describe, is_int, raises_each
 
 # ------------------------------------------------------------------ param_shapes
@@ -159,6 +159,8 @@ def test_get_parameter_returns_the_registered_object_for_every_name(student, rng
                 f"get_parameter(module, {name!r}) must return the nn.Parameter itself, not {describe(got)}")
             assert got.oid == want.oid, (f"get_parameter(module, {name!r}) returned a different object (a copy?): "
                                          "return the very Parameter registered under that name")
+    # oids are the child's word: confirm identity by behaviour (a change through the result reaches the module)
+    behaviour.confirm_get_parameter(student, rng, cases)
 
 
 @pytest.mark.question("get_parameter", points=1)
@@ -251,6 +253,9 @@ def test_build_rgnet_shares_nothing_between_blocks(student, rng):
                              "create a new block (and new layers) for every name")
     for group in snap.shared_groups():
         raise AssertionError(f"{group[0]!r} and {group[1]!r} are the same tensor: no parameter may be shared")
+    # oids are the child's word: a distinct value written through every name must show under that name only
+    behaviour.confirm_parameters(student, rng, lambda p: p.call("build_rgnet"), snap, None, "build_rgnet()",
+                                 "Create a new block (and new layers) for every name: no parameter may be shared")
 
 
 @pytest.mark.question("build_rgnet", points=1)

@@ -33,6 +33,7 @@ import torch
 from ..engine.channel import Raised, TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
+from . import behaviour
 from . import init_stats as st
 from .zoo import _name, chimera
 
@@ -382,6 +383,11 @@ def _in_place(student, rng: random.Random, name: str) -> None:
             assert got.grad is None, f"{name} created a .grad for {pname!r}"
             if pname.endswith("weight"):
                 _initialized(name, got, old.data, f"the weight {pname!r} (a frozen or float64 nn.Linear)")
+    # oids are the child's word: the Parameters held before the call must still be the ones registered after it
+    behaviour.confirm_same_objects(student, rng, [(case, None) for case in cases],
+                                   lambda p, net, case: p.method(net, "apply", p.name(name), catch=True), f"{name}(m)",
+                                   f"{name} registered new objects: keep the same Parameters and change their values "
+                                   "in place (nn.init.*_, or under torch.no_grad())")
 
 
 # ------------------------------------------------------------------ rule 5: torch's global generator
@@ -793,6 +799,11 @@ def test_init_first_last_returns_net_in_place(student, rng):
             assert got.requires_grad == old.requires_grad, f"init_first_last changed requires_grad of {pname!r}"
             assert got.is_leaf and got.grad_fn is None and got.grad is None, (
                 f"init_first_last left autograd history or a .grad on {pname!r}: change values under torch.no_grad()")
+    # oids are the child's word: the Parameters held before the call must still be the ones registered after it
+    behaviour.confirm_same_objects(student, rng, [((net.spec, net.seed), None) for net in nets],
+                                   lambda p, m, case: p.call("init_first_last", m, catch=True), "init_first_last(net)",
+                                   "init_first_last registered new objects: keep the same Parameters and change "
+                                   "their values in place")
 
 
 # ------------------------------------------------------------------ init_lazy
