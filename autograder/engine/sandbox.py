@@ -365,14 +365,18 @@ class Sandbox:
         except OSError:
             raise ChildGone(self._death_reason()) from None
 
-    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
-        """Read one frame from the child by ``deadline`` (time.monotonic); kill it when late."""
+    def wait_ready(self) -> None:
+        """Wait (up to ``STARTUP_LIMIT``) for the child's "ready": its imports done, no student code run yet."""
         if not self._ready:
             self._ready = True
             header, _ = self._receive(time.monotonic() + STARTUP_LIMIT)
             if header.get("event") != "ready":
                 self.kill()
                 raise ChildGone("the grading process did not start")
+
+    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+        """Read one frame from the child by ``deadline`` (time.monotonic); kill it when late."""
+        self.wait_ready()
         return self._receive(deadline)
 
     def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:

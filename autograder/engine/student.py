@@ -239,7 +239,9 @@ class Student:
         self.dead_reason: str | None = None  # why the current question cannot go on
         self.restarts = 0
         self.total_time = total_time
-        self.deadline = time.monotonic() + total_time if total_time is not None else None
+        # the budget's clock starts once the first child is ready: the engine's own start-up
+        # (importing torch, slower on a loaded machine) is not the student's time
+        self.deadline: float | None = None
         self.gave_up: str | None = None  # why nothing more of this submission is graded
         self.out_of_time = False  # whether that is its time budget
         self._running_cell: int | None = None
@@ -260,6 +262,9 @@ class Student:
             if self.sandbox is None:
                 self.sandbox = self._spawn(self.limits)
             try:
+                self.sandbox.wait_ready()
+                if self.deadline is None and self.total_time is not None:
+                    self.deadline = time.monotonic() + self.total_time
                 self.cells = self._exec_cells()
                 return self.cells
             except (ChildGone, ChildTimeout) as exc:
