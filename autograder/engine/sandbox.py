@@ -384,8 +384,8 @@ class Sandbox:
             return channel.parse_frame(lambda n: self._read(n, deadline), channel.FROM_CHILD)
         except channel.FrameTooLarge:
             self.kill()
-            raise ChildGone(f"your code sent an answer larger than the grader accepts "
-                            f"({channel.FROM_CHILD.total // 2**20} MiB)") from None
+            raise ChildGone(f"your code wrote garbage into the grader's channel (a frame over its "
+                            f"{channel.FROM_CHILD.total // 2**20} MiB limit)") from None
         except channel.ChannelError:
             self.kill()
             raise ChildGone("your code wrote garbage into the grader's channel") from None
