@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         assignment = assignment_name(args.assignment, root)
         g, note = grade(root, assignment, log, insecure=fallback)
         if note:
-            g.errors.insert(0, note)
+            g.notes.insert(0, note)  # which file was graded: information, not an error
         if any("cannot import the engine" in p for p in problems):
             g.errors.append("The autograder is misconfigured (see its log); please tell your instructor.")
         from ..engine.results import write_results
