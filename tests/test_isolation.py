@@ -235,7 +235,7 @@ def tied_class(tmp_path_factory):
         for name in PRE_PLANTED:
             (work / f"{name}.py").write_text(shim)
         planted = folder_state(work)
-        params = {"marker": MARKER, "spin_seconds": 11.0, "cell_seconds": 4.0, "workdir": str(work), "shim": shim,
+        params = {"marker": MARKER, "spin_seconds": 7.5, "cell_seconds": 4.0, "workdir": str(work), "shim": shim,
                   "allowed_cpus": ALLOWED_CPUS}
         subs = base / "in"
         subs.mkdir()
