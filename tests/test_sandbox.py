@@ -37,7 +37,9 @@ def world(checkout):
     s.settimeout(2)
     return {"pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "net": s.connect_ex(("127.0.0.1", 22)),
             "kit": [p for p in ("solutions", "tests", "autograder/graders") if os.path.exists(os.path.join(checkout, p))],
-            "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp"), "home": os.environ.get("HOME")}
+            "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp"), "home": os.environ.get("HOME"),
+            "writable": [d for d in ("/", "/kit", "/kit/stubs", "/etc", "/dev", "/usr", "/tmp", "/dev/shm")
+                         if os.access(d, os.W_OK)]}
 
 def boom():
     raise ValueError("boom")
@@ -133,6 +135,7 @@ def test_child_sees_only_its_own_world(student):
     assert set(seen["root"]) <= {"bin", "dev", "etc", "kit", "lib", "lib32", "lib64", "libx32",
                                                      "proc", "sbin", "tmp", "usr", "work", "root", "home", "opt"}
     assert seen["tmp"] == [] and seen["home"] == "/tmp"
+    assert seen["writable"] == ["/tmp", "/dev/shm"], "only the bounded tmpfs mounts are writable"
 
 
 def test_no_isolation_means_no_grading(monkeypatch):

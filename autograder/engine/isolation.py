@@ -231,6 +231,7 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
            "--proc", "/proc", "--dev", "/dev",
            "--size", str(tmp_size), "--perms", "1777", "--tmpfs", "/tmp",
            "--size", str(tmp_size), "--perms", "1777", "--tmpfs", "/dev/shm",
+           "--remount-ro", "/dev", "--remount-ro", "/",  # writable: /tmp and /dev/shm alone, both bounded
            "--chdir", "/tmp", "--clearenv"]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
