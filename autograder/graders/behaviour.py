@@ -412,6 +412,24 @@ def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case
         assert got is None or close(got, want), hint + " (its output is not that of its own parameters)"
 
 
+def confirm_unchanged(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor]],
+                      act: Callable[[Program, Slot, Case], Any], what: str, hint: str) -> None:
+    """After ``act`` (the student's call on net), net computes what the parent's own copy computes: its values
+    are unchanged (a snapshot could report values saved before the call; a forward pass uses the real ones)."""
+    p = Program()
+    plan = []
+    for case, x in cases:
+        net = p.build(*case)
+        act(p, net, case)
+        plan.append((case, x, forward(p, net, x, rng.getrandbits(31))))
+    result = student.run(p, what)
+    for case, x, out in plan:
+        with torch.no_grad():
+            want = build(case)(x)
+        got = data(result[out])
+        assert got is None or close(got, want), hint
+
+
 # ------------------------------------------------------------------ access: get_parameter
 
 

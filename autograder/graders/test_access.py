@@ -148,8 +148,11 @@ def test_get_parameter_returns_the_registered_object_for_every_name(student, rng
     all_names = lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)]
     for snap, pairs in _get_all(student, cases, all_names):
         first = {t.oid: n for n, t in reversed(snap.params)}
+        reported = dict(snap.params)
         for name, got in pairs:
-            want = snap.param(name)
+            assert name in reported, (f"get_parameter changed the module: {name!r} is no longer one of its parameters "
+                                      "(get_parameter must only look the parameter up)")
+            want = reported[name]
             if isinstance(got, Raised):
                 later = first.get(want.oid) != name
                 raise AssertionError(f"get_parameter(module, {name!r}) raised {got.type}"

@@ -357,9 +357,10 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
     assert isinstance(hist, dict) and isinstance(hist.get("grad_norm"), dict), \
         "train_shared_mlp must return a dict whose 'grad_norm' is a dict {name: [norms]}"
     norms = hist["grad_norm"]
-    want_names = list(t["before"].parameters())
-    all_names = [n for n, _ in t["before"].params]
-    module_names = {n for n, _ in t["before"].modules}
+    ref = build(t["case"])  # names from the parent's own copy of net, not from the child's report
+    want_names = [n for n, _ in ref.named_parameters()]
+    all_names = [n for n, _ in ref.named_parameters(remove_duplicate=False)]
+    module_names = {n for n, _ in ref.named_modules(remove_duplicate=False)}
     keys = list(norms)
     if set(keys) != set(want_names):
         if set(want_names) < set(keys) and set(keys) <= set(all_names):
@@ -406,6 +407,7 @@ def test_train_shared_mlp_trains_net_in_place(student, rng):
     runs = t["runs"]
     final = runs["right"]["final"]
     values = dict(after.params)
+    assert all(n in values for n in final), in_place  # a name net had is no longer a parameter of it
     if all(close(values[n].data, final[n]) for n in final):
         return
     if all(torch.equal(values[n].data, p.data) for n, p in before.params):
@@ -506,8 +508,12 @@ def test_untie_leaves_net_unchanged_and_tied(student, rng):
             "untie changed net: net must be left unchanged and still tied (work on a copy; do not replace "
             "net's own submodules)")
         values = dict(after.params)
-        assert all(torch.equal(values[n].data, p.detach()) for n, p in ref.named_parameters(remove_duplicate=False)), \
+        assert all(n in values and torch.equal(values[n].data, p.detach())
+                   for n, p in ref.named_parameters(remove_duplicate=False)), \
             "untie changed the values of net's parameters: net must be left unchanged"
+    behaviour.confirm_unchanged(  # the snapshots' word on values, confirmed by a forward pass
+        student, rng, [(t["case"], t["x"]) for t in cases], lambda p, net, case: p.call("untie", net, catch=True),
+        "untie(net)", "untie changed net: net must be left unchanged (its output changed)")
     behaviour.confirm_same_objects(
         student, rng, [(t["case"], t["x"]) for t in cases], lambda p, net, case: p.call("untie", net, catch=True),
         "untie(net)", "untie changed net: net must be left unchanged and still tied (work on a copy; do not replace "
@@ -594,13 +600,20 @@ def test_grad_contributions_add_up_to_the_shared_gradient(student, rng):
                                                            "test_grad_contributions_add_up_to_the_shared_gradient"))
 def test_grad_contributions_leaves_values_unchanged(student, rng):
     """the values of net's parameters are left unchanged"""
-    for t in _contrib(student, rng):
+    cases = _contrib(student, rng)
+    for t in cases:
         values = dict(t["after"].params)
         ref = build(t["case"])
         for n, p in ref.named_parameters(remove_duplicate=False):
             assert n in values and torch.equal(values[n].data, p.detach()), (
                 f"grad_contributions changed the values of net's parameters ({n!r}): they must be left unchanged "
                 "(compute gradients, do not update or overwrite the weights)")
+    data = {id(t["case"]): t for t in cases}  # the snapshots' word on values, confirmed by a forward pass
+    behaviour.confirm_unchanged(
+        student, rng, [(t["case"], t["X"]) for t in cases],
+        lambda p, net, case: p.call("grad_contributions", net, data[id(case)]["X"], data[id(case)]["y"], catch=True),
+        "grad_contributions(net, X, y)", "grad_contributions changed the values of net's parameters (net's output "
+        "changed): they must be left unchanged (compute gradients, do not update or overwrite the weights)")
 
 
 # ------------------------------------------------------------------ TiedAutoencoder
