@@ -47,8 +47,9 @@ from conftest import ROOT, grade_cli, load_gradebook
 
 HOSTILE = ROOT / "tests" / "hostile"
 EXPECTED = json.loads((HOSTILE / "EXPECTED.json").read_text())
-UIDS = (450_000, 460_000)  # this test's own sandbox uids, so that other graders running here don't count
 TOKEN = secrets.token_hex(6)
+# this run's own sandbox uids, so that other graders running here (this test elsewhere included) don't count
+UIDS = (lo := 450_000 + 10_000 * secrets.randbelow(100), lo + 10_000)
 MARKER = f"autograder-hostile-{TOKEN}"  # in the name of everything the hostile code may leave behind
 SECRET = f"hostile-secret-{TOKEN}"
 TEMP_FOLDERS = ("/dev/shm", "/tmp", "/var/tmp")
