@@ -68,7 +68,8 @@ class Layers:
     def describe(self) -> str:
         """One line for logs, results.json and the gradebook."""
         if self.insecure:
-            return "INSECURE: student code ran without kernel isolation (--insecure)"
+            who = "as a uid of its own" if self.own_uid else "as the grading user"
+            return f"INSECURE: student code ran without kernel isolation (--insecure; {who})"
         parts = ["bubblewrap namespaces (user, mount, pid, net, ipc, uts)"]
         if self.own_uid:
             parts.append("a uid of its own")
@@ -100,6 +101,23 @@ def free_uid() -> int:
         uid = secrets.randbelow(hi - lo) + lo
         if uid not in used:
             return uid
+
+
+def can_drop_privileges() -> bool:
+    """For ``--insecure`` runs and the separate-uid fallback: root, and the interpreter with its
+    libraries and the kit readable by other users, so that a plain child can run as a uid of its
+    own. (The namespaced sandbox needs neither: it binds paths through file descriptors.)"""
+    if os.geteuid() != 0:
+        return False
+    for path in {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), str(PACKAGE.parent)}:
+        p = Path(path)
+        for part in [p, *p.parents]:
+            try:
+                if not part.stat().st_mode & 0o001:
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 # ---------------------------------------------------------------- bubblewrap
@@ -405,7 +423,11 @@ def check(insecure: bool = False) -> Layers:
     ``IsolationUnavailable`` with a one-line reason unless ``insecure``."""
     global _CHECKED
     if insecure:
-        return Layers(namespaces=False, own_uid=False, cgroup=None, insecure=True)
+        if os.geteuid() == 0 and not can_drop_privileges():
+            raise IsolationUnavailable("even with --insecure, student code never runs as root, and no uid of its "
+                                       "own can run this interpreter (it or the kit is in a folder others cannot "
+                                       "enter)")
+        return Layers(namespaces=False, own_uid=os.geteuid() == 0, cgroup=None, insecure=True)
     if _CHECKED is None:
         own_uid = os.geteuid() == 0
         cmd, fds = bwrap_command([python(), "-I", "-S", "-c", "import os; print(os.getuid())"],

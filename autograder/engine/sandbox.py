@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import channel, isolation
-from .isolation import KIT, IsolationUnavailable, free_uid, uid_range  # noqa: F401 (re-exported)
+from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid, uid_range  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package
 STUBS = Path(__file__).resolve().parent / "stubs"
@@ -103,22 +103,6 @@ def child_env(home: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
-
-
-def can_drop_privileges() -> bool:
-    """For ``--insecure`` runs only: root, and the interpreter with its libraries readable by other
-    users, so that a plain child can run as a uid of its own. (The isolated sandbox needs neither.)"""
-    if os.geteuid() != 0:
-        return False
-    for path in {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix), str(ROOT)}:
-        p = Path(path)
-        for part in [p, *p.parents]:
-            try:
-                if not part.stat().st_mode & 0o001:
-                    return False
-            except OSError:
-                return False
-    return True
 
 
 def _child_code(req_r: int, res_w: int, memory: int, processes: int, kit: str, stubs: str, cwd: str,
