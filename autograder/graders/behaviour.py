@@ -430,6 +430,33 @@ def confirm_unchanged(student, rng: random.Random, cases: Sequence[tuple[Case, t
         assert got is None or close(got, want), hint
 
 
+def confirm_returns_net(student, rng: random.Random, cases: Sequence[tuple[Case, int | None]],
+                        call: Callable[[Program, Slot, int | None], Slot], what: str, hint: str) -> None:
+    """``call`` returns net itself (``same`` is the child's word): a value written through every name of what it
+    returned shows under that name in net. ``cases``: (case, n), n the width of a float32 input that
+    materializes the lazy modules of the parent's copy (None when it has none), passed on to ``call``."""
+    p = Program()
+    plan = []
+    for case, width in cases:
+        ref = build(case)
+        if width is not None:
+            with torch.no_grad():
+                ref(torch.zeros(2, width))
+        shapes = _shapes(ref)
+        written = values(rng, shapes)
+        net = p.build(*case)
+        out = call(p, net, width)
+        reads = {}
+        for n, _, _ in shapes:
+            write(p, walk(p, out, n), written[n])
+            reads[n] = p.ret(walk(p, net, n))
+        plan.append((written, reads))
+    result = student.run(p, what)
+    for written, reads in plan:
+        for n, v in written.items():
+            assert same(result[reads[n]], v), hint
+
+
 # ------------------------------------------------------------------ access: get_parameter
 
 

@@ -804,6 +804,10 @@ def test_init_first_last_returns_net_in_place(student, rng):
                                    lambda p, m, case: p.call("init_first_last", m, catch=True), "init_first_last(net)",
                                    "init_first_last registered new objects: keep the same Parameters and change "
                                    "their values in place")
+    behaviour.confirm_returns_net(
+        student, rng, [((net.spec, net.seed), None) for net in nets],
+        lambda p, m, n: p.call("init_first_last", m, catch=True), "init_first_last(net)",
+        "init_first_last must return the net it was given (a change made through the result does not reach net)")
 
 
 # ------------------------------------------------------------------ init_lazy
@@ -867,6 +871,10 @@ def test_init_lazy_materializes_and_returns_net(student, rng):
         first = after.params[0][1]
         assert first.shape is not None and first.shape[-1] == n, \
             "init_lazy must materialize the lazy modules with example_input (its feature size)"
+    behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
+        student, rng, [((spec, _seed(rng)), n) for spec, n in nets],
+        lambda p, m, n: p.call("init_lazy", m, torch.randn(3, n), catch=True), "init_lazy(net, example_input)",
+        "init_lazy must return the net it was given (a change made through the result does not reach net)")
 
 
 @pytest.mark.question("init_lazy", points=1)
@@ -912,6 +920,10 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
     ((before, after, same, out),) = _lazy_run(student, rng, [(spec, a)], perturb)
     assert same, ("init_lazy must return the net it was given" if out is not None else
                   "init_lazy returned None: end with `return net`")
+    behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
+        student, rng, [((spec, _seed(rng)), None)], lambda p, m, n: p.call("init_lazy", m, torch.randn(3, a), catch=True),
+        "init_lazy(net, example_input)",
+        "init_lazy must return the net it was given (a change made through the result does not reach net)")
     w = _weights(after)
     for name in ("0", "2", "4"):
         assert not torch.equal(w[f"{name}.weight"].data, before.param(f"{name}.weight").data), (
