@@ -10,17 +10,25 @@ a folder a student, or another user of the machine, may have prepared. So:
   file beside the target and renames it over the target: a symlink planted at the file's name is
   replaced, never written through; each student's results are readable only by whoever graded.
 
+- ``check_reusable`` refuses a folder that holds the results of another assignment, and one the
+  kit cannot write in; ``clear_previous`` removes what the previous run into the folder wrote
+  (named in its manifest, ``.autograder.json``), so that a re-run never mixes old and new files;
+  links are removed, never followed.
+
 No import of the engine or of torch: ``reports`` uses this too.
 """
 from __future__ import annotations
 
 import errno
+import json
 import os
 import secrets
+import shutil
 import stat
 from pathlib import Path, PurePosixPath
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
+MANIFEST = ".autograder.json"  # what the last run wrote here: {"assignment": ..., "entries": [top-level names]}
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -163,3 +171,92 @@ def read_text(root: Path, rel: str | os.PathLike) -> str:
         os.close(fd)
     with os.fdopen(ffd, "r", encoding="utf-8") as f:
         return f.read()
+
+
+def _readable_json(root: Path, rel: str) -> dict | None:
+    """``root/rel`` as a JSON object, read without following links; None when missing or unusable."""
+    try:
+        data = json.loads(read_text(root, rel))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def previous_assignment(root: Path) -> str | None:
+    """The assignment whose results the folder holds (its manifest, else its gradebook.json), or None."""
+    for rel in (MANIFEST, "gradebook.json"):
+        data = _readable_json(root, rel)
+        if data is not None and isinstance(data.get("assignment"), str):
+            return data["assignment"]
+    return None
+
+
+def check_reusable(root: Path, assignment: str) -> None:
+    """Refuse (``UnsafeOutput``) a results folder this run must not use: one holding the results of
+    another assignment (a re-run would delete them), or one the kit cannot create files in (a
+    read-only folder or file system). A folder ``prepare`` accepted; nothing is left behind."""
+    other = previous_assignment(root)
+    if other is not None and other != assignment:
+        raise UnsafeOutput(f"{root} holds the results of assignment '{other}', not '{assignment}': "
+                           f"use another folder (a re-run replaces what a folder holds)")
+    probe = f".autograder-probe-{secrets.token_hex(6)}"
+    try:
+        dfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
+                         dir_fd=dfd)
+            os.close(fd)
+            os.unlink(probe, dir_fd=dfd)
+        finally:
+            os.close(dfd)
+    except OSError as exc:
+        raise UnsafeOutput(f"{root} is not writable ({exc.strerror or exc})") from None
+
+
+def _remove(root: Path, name: str) -> None:
+    """Remove ``root/name`` (a plain name): a link or file is unlinked, never followed; a folder of
+    ours is removed with everything in it (``shutil.rmtree`` walks by descriptor, following no link)."""
+    _parts(name)
+    dfd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            if st.st_uid != os.geteuid():
+                raise UnsafeOutput(f"{name} in the results folder belongs to someone else (uid {st.st_uid})")
+            shutil.rmtree(Path(root, name))
+        else:
+            os.unlink(name, dir_fd=dfd)
+    finally:
+        os.close(dfd)
+
+
+def clear_previous(root: Path) -> list[str]:
+    """Remove what the previous run into ``root`` wrote (its manifest's entries; for a folder written
+    before manifests, the submissions and files its readable gradebook.json names). Anything else
+    in the folder is left alone. Returns the names removed."""
+    manifest = _readable_json(root, MANIFEST)
+    if manifest is not None and isinstance(manifest.get("entries"), list):
+        names = [n for n in manifest["entries"] if isinstance(n, str)]
+    else:
+        book = _readable_json(root, "gradebook.json") or {}
+        rows = book.get("submissions") if isinstance(book.get("submissions"), list) else []
+        names = [r["submission"] for r in rows if isinstance(r, dict) and isinstance(r.get("submission"), str)]
+        if book:
+            names += ["gradebook.json", "gradebook.csv", "summary.html", "summary-scores.png",
+                      "summary-questions.png"]
+    removed = []
+    for name in dict.fromkeys(names):
+        if name in (MANIFEST, "") or "/" in name or name in (".", ".."):
+            continue
+        _remove(root, name)
+        removed.append(name)
+    return removed
+
+
+def write_manifest(root: Path, assignment: str, entries: list[str]) -> None:
+    """Record what this run writes into ``root`` (before writing it: a run stopped half-way is
+    still cleared by the next). ``entries`` are top-level names: submissions' folders and files."""
+    write(root, MANIFEST, json.dumps({"assignment": assignment, "entries": sorted(set(entries))}, indent=1) + "\n")

@@ -7,12 +7,25 @@ never imports the engine (nor torch). matplotlib is imported only when a
 summary is drawn.
 
 Every string that came out of a submission (hints quote exception messages,
-file names are the student's) is untrusted: HTML gets ``html.escape`` on every
-interpolated value, Markdown gets its markup characters backslash-escaped.
+file names are the student's) is untrusted: the HTML pages are Jinja2 templates
+(``autograder/templates/``) with autoescaping on, so every interpolated value is
+escaped; Markdown gets its markup characters backslash-escaped. The pages carry
+no script and load nothing (a Content-Security-Policy says so too); the summary's
+tables sort with radio buttons and CSS alone.
+
+Strings are marked for translation (Jinja2's ``i18n`` extension with the catalogs of
+``autograder.i18n``); every writer takes ``lang`` (``"en"`` or ``"zh"``).
+
+Visibility follows Gradescope's: a check marked ``hidden`` is never listed in a
+student's feedback, only counted; one marked ``after_due_date`` (or ``after_published``)
+is counted the same way in what ``grade`` writes for students, until the feedback is
+rebuilt with ``after_due_date=True`` (``python -m autograder reports OUT --after-due-date``),
+which lists it with its hint (the writers' default: the instructor's full copy).
 """
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import io
 import json
@@ -20,12 +33,41 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from urllib.parse import quote
+
+from markupsafe import Markup
 
 from . import outdir
 
-__all__ = ["write_feedback", "write_summary", "write_reports", "normalize_hint"]
+__all__ = ["write_feedback", "write_summary", "write_reports", "write_manual_page", "normalize_hint", "environment"]
+LATER = ("after_due_date", "after_published")  # Gradescope's visibilities shown once the due date has passed
+
+
+@lru_cache(maxsize=None)
+def environment(lang: str = "en"):
+    """The Jinja2 environment of the report templates (``autograder/templates/``), autoescaping
+    everything, with the ``i18n`` extension and ``lang``'s catalog installed (``_``, ``ngettext``)."""
+    import jinja2
+
+    from . import i18n
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
+                             autoescape=True, extensions=["jinja2.ext.i18n"],
+                             trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    env.globals.update(num=_num, img=_img)
+    return env
+
+
+def _gettext(lang: str):
+    from . import i18n
+
+    return i18n.translations(lang)
+
+
+def _img(data: bytes, alt: str) -> Markup:
+    return Markup('<img alt="{}" src="data:image/png;base64,{}">').format(alt, base64.b64encode(data).decode())
 
 PASS, FAIL, ERROR = "\u2713", "\u2717", "?"  # ✓ ✗ ?
 
@@ -40,6 +82,7 @@ class _Check:
     hint: str
     visibility: str
     outcome: str = ""  # "passed", "failed" or "error" (the grader failed: the student keeps the points)
+    rule: str = ""  # the grader test's name (``extra_data.rule``), else the title
 
     @property
     def error(self) -> bool:
@@ -59,7 +102,8 @@ def _checks(results: dict) -> list[_Check]:
         extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
         outcome = str(extra.get("outcome") or ("passed" if passed else "failed"))
         out.append(_Check(question, title, score, max_score, passed and outcome != "error",
-                          str(t.get("output") or ""), str(t.get("visibility", "visible")), outcome))
+                          str(t.get("output") or ""), str(t.get("visibility", "visible")), outcome,
+                          str(extra.get("rule") or title)))
     return out
 
 
@@ -132,153 +176,157 @@ def _status(score: float, max_score: float) -> str:
     return "partial" if score > 0 else "none"
 
 
-_CSS = """
-:root{--ok:#1a7f37;--bad:#cf222e;--mid:#9a6700;--line:#d0d7de;--muted:#57606a;--soft:#f6f8fa}
-*{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;background:#fff}
-main{max-width:46rem;margin:0 auto;padding:1.25rem 1rem 3rem}
-h1{font-size:1.5rem;margin:0 0 .25rem;line-height:1.25}
-h2{font-size:1.15rem;margin:0;display:flex;justify-content:space-between;align-items:baseline;gap:1rem}
-.sub{color:var(--muted);margin:0 0 1rem;overflow-wrap:anywhere}
-.total{display:flex;align-items:baseline;gap:.75rem;margin:1rem 0 .4rem}
-.total b{font-size:2.2rem;line-height:1}
-.total span{color:var(--muted)}
-.bar{height:.5rem;background:var(--soft);border:1px solid var(--line);border-radius:.25rem;overflow:hidden}
-.bar i{display:block;height:100%;background:var(--ok)}.bar.partial i{background:#d4a72c}.bar.none i{background:var(--bad)}
-.box{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin:1.25rem 0;break-inside:avoid}
-.box.warn{border-color:#d4a72c;background:#fff8c5}
-.box h2{margin-bottom:.5rem}
-.pts{font-size:.95rem;font-weight:600;white-space:nowrap;padding:.05rem .5rem;border-radius:1rem}
-.full .pts{color:var(--ok);background:#dafbe1}.partial .pts{color:var(--mid);background:#fff8c5}.none .pts{color:var(--bad);background:#ffebe9}
-ul{margin:0;padding:0;list-style:none}
-.warn ul{list-style:disc;padding-left:1.25rem}
-li{margin:.35rem 0;overflow-wrap:anywhere}
-.check{display:grid;grid-template-columns:1.4rem 1fr;column-gap:.25rem}
-.mark{font-weight:700}.ok .mark{color:var(--ok)}.fail .mark{color:var(--bad)}
-.hint{grid-column:2;margin:.3rem 0 .2rem;padding:.4rem .6rem;background:var(--soft);border-left:3px solid var(--bad);
- white-space:pre-wrap;overflow-wrap:anywhere;font-size:.92rem}
-.note{color:var(--muted);font-size:.9rem}
-.same{grid-column:2;color:var(--muted);font-size:.85rem;font-style:italic}
-.tag{font-size:.75rem;color:var(--muted);border:1px solid var(--line);border-radius:1rem;padding:0 .4rem;margin-left:.3rem;white-space:nowrap}
-footer{color:var(--muted);font-size:.85rem;margin-top:2rem}
-@media print{body{font-size:11pt}main{max-width:none;padding:0}.box{border-color:#999}
- .bar,.pts,.hint,.box.warn{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
-"""
+def _plural(lang: str, one: str, many: str, n: float, **kw) -> str:
+    t = _gettext(lang)
+    return t.ngettext(one, many, int(n) if float(n).is_integer() else 2) % {"num": n, **kw}
 
 
-def _feedback_html(assignment: str, submission: str, total: float, max_total: float,
-                   groups: dict[str, list[_Check]], messages: list[str], seconds: float | None,
-                   notes: list[str] = (), budget: float | None = None) -> str:
-    pct = 100 * total / max_total if max_total else 0
-    parts = [
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(assignment)}: feedback for {_e(submission)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>Feedback: {_e(assignment)}</h1><p class=sub>{_e(submission)}</p>",
-        f'<div class=total><b>{_num(total)} / {_num(max_total)}</b><span>points ({pct:.0f}%)</span></div>'
-        f'<div class="bar {"full" if pct >= 80 else "partial" if pct >= 50 else "none"}">'
-        f'<i style="width:{pct:.1f}%"></i></div>',
-    ]
-    noted = "".join(f"<li class=note>{_e(m)}</li>" for m in notes)
-    if messages:
-        items = "".join(f"<li>{_e(m)}</li>" for m in messages)
-        parts.append(f'<section class="box warn"><h2>What happened</h2><ul>{items}{noted}</ul></section>')
-    else:
-        parts.append('<section class=box><h2>What happened</h2><p class=note style="margin:0">'
-                     f"Your code ran without errors.</p>{f'<ul>{noted}</ul>' if noted else ''}</section>")
-    for question, checks in groups.items():
-        score = sum(c.score for c in checks)
-        max_score = sum(c.max_score for c in checks)
-        shown = [c for c in checks if c.visibility != "hidden"]
-        hidden = [c for c in checks if c.visibility == "hidden"]
-        items, seen = [], set(messages)  # a hint that repeats a message above ("not graded: …") says so
-        for c in shown:
-            tag = f'<span class=tag>{_e(c.visibility.replace("_", " "))}</span>' if c.visibility != "visible" else ""
-            hint = ""
-            if c.error:
-                hint = f"<div class=hint>{_e(c.hint)}</div>"
-            elif not c.passed:
-                # Several checks often fail for one reason (or "not graded"): say it once per question.
-                if c.hint in seen:
-                    hint = "<div class=same>see above</div>"
-                elif c.hint:
-                    hint = f"<div class=hint>{_e(c.hint)}</div>"
-                seen.add(c.hint)
-            cls, mark = ("ok", PASS) if c.passed else ("ok", ERROR) if c.error else ("fail", FAIL)
-            label = "passed" if c.passed else "could not be checked" if c.error else "failed"
-            items.append(f'<li class="check {cls}"><span class=mark aria-label="{label}">'
-                         f"{mark}</span><span>{_e(c.title)}{tag}</span>{hint}</li>")
-        if hidden:
-            n, pts = len(hidden), sum(c.max_score for c in hidden)
-            items.append(f'<li class=note>{n} hidden check{"s" * (n != 1)} ({_num(pts)} '
-                         f'point{"s" * (pts != 1)}), counted in the score above.</li>')
-        parts.append(f'<section class="box {_status(score, max_score)}"><h2><span>{_e(question)}</span>'
-                     f'<span class=pts>{_num(score)} / {_num(max_score)}</span></h2><ul>{"".join(items)}</ul></section>')
-    took = f" in {seconds:.1f} s" if seconds is not None else ""
-    if budget is not None:
-        took += f" (time budget for this submission: {_num(budget)} s, its cells and checks together)"
-    parts.append(f"<footer>Graded automatically{_e(took)}.</footer></main></body></html>\n")
-    return "".join(parts)
+def _points(lang: str, pts: float) -> str:
+    return _plural(lang, "%(pts)s point", "%(pts)s points", pts, pts=_num(pts))
+
+
+def _withheld(lang: str, hidden: list[_Check], later: list[_Check]) -> tuple[str, str]:
+    """The notes that count the checks a student does not see: (until the due date, hidden)."""
+    later_text = hidden_text = ""
+    if later:
+        later_text = _plural(lang, "%(num)d check hidden until after due date (%(points)s), counted in the score above.",
+                             "%(num)d checks hidden until after due date (%(points)s), counted in the score above.",
+                             len(later), points=_points(lang, sum(c.max_score for c in later)))
+    if hidden:
+        hidden_text = _plural(lang, "%(num)d hidden check (%(points)s), counted in the score above.",
+                              "%(num)d hidden checks (%(points)s), counted in the score above.",
+                              len(hidden), points=_points(lang, sum(c.max_score for c in hidden)))
+    return later_text, hidden_text
+
+
+def _split(checks: list[_Check], after_due_date: bool) -> tuple[list[_Check], list[_Check], list[_Check]]:
+    """(listed, counted until the due date, hidden) checks of a question, as a student may see them."""
+    shown = [c for c in checks if c.visibility == "visible" or (after_due_date and c.visibility in LATER)]
+    later = [c for c in checks if c.visibility in LATER and not after_due_date]
+    hidden = [c for c in checks if c not in shown and c not in later]
+    return shown, later, hidden
+
+
+def _manual_items(manual: dict | None) -> list[dict]:
+    """The free-response questions of a gradebook row, for the feedback."""
+    items = []
+    for name, m in (manual or {}).items():
+        score = m.get("score")
+        items.append({"name": name, "score": score, "max_score": float(m.get("max_score") or 0.0),
+                      "comment": str(m.get("comment") or ""),
+                      "status": "pending" if score is None else _status(float(score), float(m.get("max_score") or 0))})
+    return items
 
 
 def _feedback_md(assignment: str, submission: str, total: float, max_total: float,
                  groups: dict[str, list[_Check]], messages: list[str], notes: list[str] = (),
-                 budget: float | None = None) -> str:
-    lines = [f"# Feedback: {_md(assignment)}", "", f"Submission: {_md(submission)}", "",
-             f"**Total: {_num(total)} / {_num(max_total)} points**", "", "## What happened", ""]
-    lines += [f"- {_md(m)}" for m in messages] or ["Your code ran without errors."]
+                 budget: float | None = None, manual: list[dict] = (), after_due_date: bool = False,
+                 lang: str = "en") -> str:
+    _ = _gettext(lang).gettext
+    lines = [f"# {_md(_('Feedback: %(assignment)s') % {'assignment': assignment})}", "",
+             f"{_('Submission:')} {_md(submission)}", "",
+             f"**{_('Total: %(total)s / %(max)s points') % {'total': _num(total), 'max': _num(max_total)}}**", "",
+             f"## {_('What happened')}", ""]
+    lines += [f"- {_md(m)}" for m in messages] or [_("Your code ran without errors.")]
     if notes:
-        lines += ["", *(f"- Note: {_md(m)}" for m in notes)]
+        lines += ["", *(f"- {_('Note:')} {_md(m)}" for m in notes)]
     for question, checks in groups.items():
         score, max_score = sum(c.score for c in checks), sum(c.max_score for c in checks)
         lines += ["", f"## {_md(question)}: {_num(score)} / {_num(max_score)}", ""]
         seen = set(messages)
-        for c in checks:
-            if c.visibility == "hidden":
-                continue
-            tag = f" _({c.visibility.replace('_', ' ')})_" if c.visibility != "visible" else ""
+        shown, later, hidden = _split(checks, after_due_date)
+        for c in shown:
+            tag = f" _({_md(c.visibility.replace('_', ' '))})_" if c.visibility != "visible" else ""
             lines.append(f"- {PASS if c.passed else ERROR if c.error else FAIL} {_md(c.title)}{tag}")
             if c.error:
                 lines.append(f"  > {_md(c.hint)}")
             elif not c.passed and c.hint:
-                hint = "see above" if c.hint in seen else c.hint
+                hint = _("see above") if c.hint in seen else c.hint
                 seen.add(c.hint)
                 # Indented and each line quoted, so a multi-line hint stays inside its list item.
                 lines += [f"  > {_md(line)}" if line.strip() else "  >" for line in hint.splitlines()]
-        hidden = [c for c in checks if c.visibility == "hidden"]
-        if hidden:
-            n, pts = len(hidden), sum(c.max_score for c in hidden)
-            lines.append(f"- {n} hidden check{'s' * (n != 1)} ({_num(pts)} point{'s' * (pts != 1)}), "
-                         "counted in the score above")
+        for text in _withheld(lang, hidden, later):
+            if text:
+                lines.append(f"- {_md(text)}")
+    for m in manual:
+        pts = "–" if m["score"] is None else _num(m["score"])
+        lines += ["", f"## {_md(m['name'])}: {pts} / {_num(m['max_score'])}", "",
+                  _("Free response, graded by hand: not graded yet.") if m["score"] is None
+                  else _("Free response, graded by hand.")]
+        if m["comment"]:
+            lines += [f"> {_md(line)}" if line.strip() else ">" for line in m["comment"].splitlines()]
     if budget is not None:
-        lines += ["", f"_Time budget for this submission: {_num(budget)} s, its cells and checks together._"]
+        lines += ["", "_" + _("Time budget for this submission: %(budget)s s, its cells and checks together.")
+                  % {"budget": _num(budget)} + "_"]
     return "\n".join(lines) + "\n"
 
 
-def write_feedback(results: dict, folder: Path, assignment: str, submission: str) -> None:
+def _feedback_html(assignment: str, submission: str, total: float, max_total: float,
+                   groups: dict[str, list[_Check]], messages: list[str], seconds: float | None,
+                   notes: list[str] = (), budget: float | None = None, manual: list[dict] = (),
+                   after_due_date: bool = False, lang: str = "en") -> str:
+    _ = _gettext(lang).gettext
+    questions = []
+    for question, checks in groups.items():
+        score, max_score = sum(c.score for c in checks), sum(c.max_score for c in checks)
+        shown, later, hidden = _split(checks, after_due_date)
+        items, seen = [], set(messages)  # a hint that repeats a message above ("not graded: …") says so
+        for c in shown:
+            item = {"title": c.title, "tag": c.visibility.replace("_", " ") if c.visibility != "visible" else "",
+                    "failed": not c.passed and not c.error, "hint": "", "same": False,
+                    "mark": PASS if c.passed else ERROR if c.error else FAIL,
+                    "label": _("passed") if c.passed else _("could not be checked") if c.error else _("failed")}
+            if c.error:
+                item["hint"] = c.hint
+            elif not c.passed:
+                # Several checks often fail for one reason (or "not graded"): say it once per question.
+                item["same"] = c.hint in seen
+                item["hint"] = c.hint
+                seen.add(c.hint)
+            items.append(item)
+        later_text, hidden_text = _withheld(lang, hidden, later)
+        questions.append({"name": question, "score": score, "max_score": max_score,
+                          "status": _status(score, max_score), "shown": items,
+                          "later_text": later_text, "hidden_text": hidden_text})
+    took = _(" in %(seconds)s s") % {"seconds": f"{seconds:.1f}"} if seconds is not None else ""
+    if budget is not None:
+        took += _(" (time budget for this submission: %(budget)s s, its cells and checks together)") % {
+            "budget": _num(budget)}
+    pct = 100 * total / max_total if max_total else 0
+    return environment(lang).get_template("feedback.html.j2").render(
+        lang=lang, assignment=assignment, submission=submission, total=total, max_total=max_total, pct=pct,
+        messages=messages, notes=list(notes), questions=questions, manual=list(manual),
+        footer=_("Graded automatically%(took)s.") % {"took": took}) + "\n"
+
+
+def write_feedback(results: dict, folder: Path, assignment: str, submission: str, lang: str = "en",
+                   manual: dict | None = None, after_due_date: bool = True) -> None:
     """Write ``feedback.md`` and ``feedback.html`` for one submission into ``folder``.
 
     ``results`` is the submission's results.json (Gradescope format). The total
     comes first, then the submission-level messages ("What happened"), then each
     question in order with its points, its checks (✓/✗ and the rule title) and
-    the hints of failed checks. Checks with visibility ``"hidden"`` are never
-    listed, only counted ("N hidden checks"), their points included in the
-    question's score. Checks shown ``"after_due_date"``/``"after_published"`` are
-    listed with a tag: these files are the instructor's copy, made at grading
-    time, before any due date; hand them to students only once those tests may be
-    shown (or regrade with the visibilities you want).
+    the hints of failed checks, then the free-response questions (``manual``, the
+    gradebook row's: points once merged, else "not graded yet"). Checks with
+    visibility ``"hidden"`` are never listed, only counted ("N hidden checks"), their
+    points included in the question's score; checks shown ``"after_due_date"``/
+    ``"after_published"`` are listed with a tag and their hints (the default, ``after_due_date=True``:
+    the instructor's copy, or the students' once the due date has passed), or, with
+    ``after_due_date=False``, counted like hidden ones (what ``grade`` writes for students).
     """
     checks = _checks(results)
     groups = _by_question(checks)
     max_total = sum(c.max_score for c in checks)
     total = float(results.get("score", sum(c.score for c in checks)))
     messages, notes = _messages(results)
+    items = _manual_items(manual)
     folder.parent.mkdir(parents=True, exist_ok=True)  # the folder itself is opened without following a link
     _write(folder / "feedback.md", _feedback_md(assignment, submission, total, max_total, groups, messages, notes,
-                                                _budget(results)),
+                                                _budget(results), items, after_due_date, lang),
            folder.parent)
     _write(folder / "feedback.html", _feedback_html(assignment, submission, total, max_total, groups, messages,
-                                                    results.get("execution_time"), notes, _budget(results)),
+                                                    results.get("execution_time"), notes, _budget(results), items,
+                                                    after_due_date, lang),
            folder.parent)
 
 
@@ -295,29 +343,6 @@ def normalize_hint(hint: str) -> str:
     and ``get_parameter(module, '4.weight')`` are one mistake seen on two names.
     """
     return " ".join(_NUMBER.sub("N", _QUOTED.sub("'…'", hint)).split())
-
-
-def _frequent_hints(results: dict[str, dict], top: int = 10) -> list[tuple[str, str, int, int]]:
-    """(question, an example hint, number of submissions, number of distinct hints) of the top failures.
-
-    Grouped by question and ``normalize_hint``; a submission counts once per group.
-    """
-    counts: Counter[tuple[str, str]] = Counter()
-    example: dict[tuple[str, str], str] = {}
-    variants: dict[tuple[str, str], set[str]] = {}
-    for res in results.values():
-        keys = set()
-        for c in _checks(res):
-            # "not graded" repeats on every check of a submission that never ran: the error list covers it.
-            if c.passed or c.error or c.hint.startswith("not graded:"):
-                continue
-            key = (c.question, normalize_hint(c.hint) or "(no hint)")
-            example.setdefault(key, c.hint or "(no hint)")
-            variants.setdefault(key, set()).add(c.hint)
-            keys.add(key)
-        counts.update(keys)  # per submission: one mistake failing two checks counts once
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [(key[0], example[key], k, len(variants[key])) for key, k in ranked[:top]]
 
 
 def _png(fig) -> bytes:
@@ -362,144 +387,219 @@ def _charts(totals: list[float], max_total: float, rates: dict[str, float]) -> t
     return scores, _png(fig)
 
 
+def failure_groups(results: dict[str, dict]) -> list[dict]:
+    """Every failure group, most frequent first: the failed checks grouped by question and
+    ``normalize_hint``; each with one real example hint, the number of distinct hints, the rules
+    (check titles) it covers, and the submissions in it (a submission counts once per group).
+    "not graded" repeats on every check of a submission that never ran: those are counted apart."""
+    members: dict[tuple[str, str], list[str]] = {}
+    example: dict[tuple[str, str], str] = {}
+    variants: dict[tuple[str, str], set[str]] = {}
+    rules: dict[tuple[str, str], dict[str, None]] = {}
+    for name, res in results.items():
+        for c in _checks(res):
+            if c.passed or c.error or c.hint.startswith("not graded:"):
+                continue
+            key = (c.question, normalize_hint(c.hint) or "(no hint)")
+            example.setdefault(key, c.hint or "(no hint)")
+            variants.setdefault(key, set()).add(c.hint)
+            rules.setdefault(key, {})[c.title] = None
+            if name not in members.setdefault(key, []):
+                members[key].append(name)
+    ranked = sorted(members, key=lambda k: (-len(members[k]), k))
+    return [{"question": k[0], "pattern": k[1], "hint": example[k], "variants": len(variants[k]),
+             "rules": list(rules[k]), "students": members[k], "count": len(members[k])} for k in ranked]
+
+
+def _frequent_hints(results: dict[str, dict], top: int | None = None) -> list[tuple[str, str, int, int]]:
+    """(question, an example hint, number of submissions, number of distinct hints) per failure group."""
+    groups = failure_groups(results)[:top]
+    return [(g["question"], g["hint"], g["count"], g["variants"]) for g in groups]
+
+
+def _ranks(items: list[dict], key) -> list[int]:
+    """Each item's position when sorted by ``key`` (stable): what the CSS-only sorting orders by."""
+    order = sorted(range(len(items)), key=lambda i: key(items[i]))
+    rank = [0] * len(items)
+    for pos, i in enumerate(order):
+        rank[i] = pos
+    return rank
+
+
+def row_status(row: dict) -> str:
+    """A gradebook row's status (``results.status``), derived for rows written before it was recorded."""
+    if row.get("status"):
+        return str(row["status"])
+    if row.get("grader_errors"):
+        return "grader error"
+    return "graded"
+
+
 _CELL = {"full": "ok", "partial": "mid", "none": "bad"}
-_SUMMARY_CSS = """
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328}
-main{max-width:62rem;margin:0 auto;padding:1.25rem 1rem 3rem}
-h1{font-size:1.5rem;margin:0 0 1rem}h2{font-size:1.15rem;margin:2rem 0 .6rem}
-.stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(8.5rem,1fr));gap:.6rem}
-.stat{border:1px solid #d0d7de;border-radius:.5rem;padding:.5rem .75rem}
-.stat b{display:block;font-size:1.5rem}.stat span{color:#57606a;font-size:.85rem}
-img{max-width:100%;height:auto;display:block;margin-top:.75rem}
-.wrap{overflow-x:auto}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #d0d7de;vertical-align:top}
-th{background:#f6f8fa;font-weight:600;white-space:nowrap}
-td.n,th.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-td.hint{overflow-wrap:anywhere}
-.pattern{color:#57606a;font-size:.85rem;display:block;margin-top:.15rem}
-.bad{color:#cf222e}.mid{color:#9a6700}.ok{color:#1a7f37}
-td ul{margin:0;padding-left:1.1rem}
-a{color:#0969da}
-details summary{cursor:pointer;font-weight:600;margin:2rem 0 .6rem;font-size:1.15rem}
-@media (max-width:40rem){th{white-space:normal}th,td{padding:.3rem .35rem}body{font-size:14px}}
-@media print{main{max-width:none;padding:0}.stat,tr,img{break-inside:avoid}}
-"""
 
 
-def write_summary(out: Path) -> Path:
-    """Write the instructor's ``out/summary.html`` (charts also as ``summary-*.png``) and return its path.
+def write_summary(out: Path, lang: str = "en") -> Path:
+    """Write the instructor's ``out/summary.html`` (with more than one submission, its charts also as
+    ``summary-*.png``) and return its path.
 
-    Reads ``out/gradebook.json`` and each ``out/<submission>/results.json``:
-    submission count, mean and median total, a score histogram, per-question
-    full-points rates (table and bar chart), the ten most frequent failure hints
-    (grouped by ``normalize_hint``, with one real example), and the submissions
-    whose grading reported errors, linked to their feedback.html.
+    Reads ``out/gradebook.json`` and each ``out/<submission>/results.json``: counts (graded, not
+    graded, timed out, grader errors), mean and median total, a score histogram, per-question
+    full-points rates and per-rule pass rates (over the submissions that were graded), every
+    failure group (sortable by count, question, rule or hint, each with its students), and the
+    submissions not graded, timed out, with grader errors or with errors, linked to their
+    feedback.html. The date it was written is on the page.
     """
+    _ = _gettext(lang).gettext
     book = json.loads(outdir.read_text(out, "gradebook.json"))
     rows: list[dict] = book.get("submissions", [])
     assignment = str(book.get("assignment", ""))
     results = {r["submission"]: res for r in rows if (res := _read_json(out / r["submission"] / "results.json", out))}
+    status = {r["submission"]: row_status(r) for r in rows}
+    graded = [r for r in rows if status[r["submission"]] != "not graded"]
 
     questions = list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
     totals = [float(r.get("total", 0.0)) for r in rows]
     max_total = max((float(r.get("max_total", 0.0)) for r in rows), default=0.0)
-    stats = {q: [r["questions"][q] for r in rows if q in r.get("questions", {})] for q in questions}
-    full = {q: sum(s["score"] >= s["max_score"] - 1e-9 for s in v) / len(v) for q, v in stats.items()}
-    scores_png, questions_png = _charts(totals, max_total, full)
-    _write(out / "summary-scores.png", scores_png)
-    _write(out / "summary-questions.png", questions_png)
-
-    def img(data: bytes, alt: str) -> str:
-        return f'<img alt="{_e(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-
-    def link(name: str) -> str:
-        return f'<a href="{_e(quote(name))}/feedback.html">{_e(name)}</a>'
+    stats = {q: [r["questions"][q] for r in graded if q in r.get("questions", {})] for q in questions}
+    full = {q: (sum(s["score"] >= s["max_score"] - 1e-9 for s in v) / len(v) if v else 0.0) for q, v in stats.items()}
+    scores_png = questions_png = None
+    if len(rows) > 1:
+        scores_png, questions_png = _charts(totals, max_total, full)
+        _write(out / "summary-scores.png", scores_png)
+        _write(out / "summary-questions.png", questions_png)
 
     def pct_class(rate: float) -> str:
         return "ok" if rate >= 0.8 else "mid" if rate >= 0.5 else "bad"
 
+    qrows = []
+    for q in questions:
+        v = stats[q]
+        points = max((float(r["questions"][q]["max_score"]) for r in rows if q in r.get("questions", {})), default=0.0)
+        qrows.append({"name": q, "points": points, "mean": statistics.fmean(s["score"] for s in v) if v else 0.0,
+                      "rate": f"{100 * full[q]:.0f}%" if v else "–", "cls": pct_class(full[q]) if v else ""})
+    manual_q = book.get("manual_questions") or {}
+    mrows = []
+    for q, points in manual_q.items():
+        done = [float(m["score"]) for r in rows if (m := (r.get("manual") or {}).get(q)) and m.get("score") is not None]
+        mrows.append({"name": q, "points": float(points), "mean": _num(statistics.fmean(done)) if done else "–",
+                      "done": f"{len(done)}/{len(rows)}"})
+
+    # per-rule pass rates, over the graded submissions
+    per_rule: dict[tuple[str, str], dict] = {}
+    for r in graded:
+        for c in _checks(results.get(r["submission"], {})):
+            e = per_rule.setdefault((c.question, c.rule), {"question": c.question, "title": c.title,
+                                                            "points": c.max_score, "visibility": c.visibility,
+                                                            "passed": 0, "failed": 0, "errors": 0})
+            e["errors" if c.error else "passed" if c.passed else "failed"] += 1
+    rules = list(per_rule.values())
+    for i, e in enumerate(rules):
+        n = e["passed"] + e["failed"] + e["errors"]
+        e["share"] = e["passed"] / n if n else 0.0
+        e["rate"], e["cls"], e["index"] = f"{100 * e['share']:.0f}%", pct_class(e["share"]), i
+        e["visibility"] = e["visibility"].replace("_", " ")
+    for key, rank in (("order", _ranks(rules, lambda e: e["index"])), ("rate", _ranks(rules, lambda e: e["share"])),
+                      ("failed", _ranks(rules, lambda e: -e["failed"]))):
+        for e, k in zip(rules, rank):
+            e.setdefault("rank", {})[key] = k
+
+    groups = failure_groups({n: res for n, res in results.items() if status.get(n) != "not graded"})
+    for key, rank in (("count", _ranks(groups, lambda g: -g["count"])),
+                      ("question", _ranks(groups, lambda g: (questions.index(g["question"])
+                                                             if g["question"] in questions else 99, -g["count"]))),
+                      ("rule", _ranks(groups, lambda g: (g["rules"][0] if g["rules"] else "", -g["count"]))),
+                      ("hint", _ranks(groups, lambda g: g["pattern"].lower()))):
+        for g, k in zip(groups, rank):
+            g.setdefault("rank", {})[key] = k
+
+    def listing(which: list[dict], messages) -> list[dict]:
+        return [{"submission": r["submission"], "total": float(r.get("total", 0.0)), "messages": messages(r)}
+                for r in which]
+
+    not_graded = [r for r in rows if status[r["submission"]] == "not graded"]
+    timed_out = [r for r in rows if status[r["submission"]] == "timed out"]
+    broken = [r for r in rows if r.get("grader_errors")]
+    errored = [r for r in graded if r.get("errors") and status[r["submission"]] not in ("timed out",)]
+    apart = [
+        {"id": "not-graded", "cls": "bad", "title": _("Not graded"), "rows": listing(not_graded, lambda r: r["errors"]),
+         "text": _("Nothing of these submissions could be run (unreadable, nothing submitted, or their grading "
+                   "process died). They are left out of every rate above.")},
+        {"id": "timed-out", "cls": "mid", "title": _("Timed out"), "rows": listing(timed_out, lambda r: r["errors"]),
+         "text": _("Their code hit a time limit (a cell, a question, or the submission's budget): the questions "
+                   "that ran out of time lost their points.")},
+        {"id": "grader-errors", "cls": "bad", "title": _("Grader errors"),
+         "rows": listing(broken, lambda r: r["grader_errors"]),
+         "text": _("These checks could not be run because a grader failed (not the student's code). The students "
+                   "kept their points; fix the grader and regrade.")},
+        {"id": "errors", "cls": "", "title": _("Submissions with errors"), "rows": listing(errored, lambda r: r["errors"]),
+         "text": _("Graded, with errors in their cells (the feedback names each cell).")},
+    ]
     n = len(rows)
     mean = statistics.fmean(totals) if totals else 0.0
     median = statistics.median(totals) if totals else 0.0
-    errored = [r for r in rows if r.get("errors")]
-    broken = [r for r in rows if r.get("grader_errors")]
-    stat = [(n, "submissions"), (f"{_num(mean)}", f"mean / {_num(max_total)}"),
-            (f"{_num(median)}", f"median / {_num(max_total)}"),
-            (sum(t >= max_total - 1e-9 for t in totals) if n else 0, "full marks"), (len(errored), "with errors"),
-            (len(broken), "with grader errors")]
-    parts = [
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{_e(assignment)}: grading summary</title><style>{_SUMMARY_CSS}</style></head><body><main>",
-        f"<h1>{_e(assignment)}: grading summary</h1><div class=stats>",
-        *(f"<div class=stat><b>{_e(v)}</b><span>{_e(k)}</span></div>" for v, k in stat),
-        "</div><h2>Scores</h2>", img(scores_png, "histogram of total scores"),
-        "<h2>Questions</h2><div class=wrap><table><tr><th>question</th><th class=n>points</th>"
-        "<th class=n>mean</th><th class=n>full points</th></tr>",
-    ]
-    for q in questions:
-        v = stats[q]
-        parts.append(f"<tr><td>{_e(q)}</td><td class=n>{_num(max(s['max_score'] for s in v))}</td>"
-                     f"<td class=n>{_num(statistics.fmean(s['score'] for s in v))}</td>"
-                     f'<td class="n {pct_class(full[q])}">{100 * full[q]:.0f}%</td></tr>')
-    parts += ["</table></div>", img(questions_png, "share of submissions with full points, per question"),
-              "<h2>Most frequent failures</h2>"]
-    frequent = _frequent_hints(results)
-    if frequent:
-        parts.append("<div class=wrap><table><tr><th class=n>count</th><th>question</th>"
-                     "<th>hint (one example)</th></tr>")
-        for q, hint, k, distinct in frequent:
-            shown = (f"<span class=pattern>{distinct} variants of: {_e(normalize_hint(hint))}</span>"
-                     if distinct > 1 else "")
-            parts.append(f"<tr><td class=n>{k}</td><td>{_e(q)}</td><td class=hint>{_e(hint)}{shown}</td></tr>")
-        parts.append("</table></div>")
-    else:
-        parts.append("<p>No failed checks.</p>")
-    if broken:  # the graders' own failures: the students kept those points; the graders need fixing
-        parts.append(f'<h2 class=bad>Grader errors ({len(broken)} submissions)</h2><p>These checks could not be '
-                     "run because a grader failed (not the student's code). The students kept their points; "
-                     "fix the grader and regrade.</p><div class=wrap><table><tr><th>submission</th>"
-                     "<th>rule: error</th></tr>")
-        for r in broken:
-            msgs = "".join(f"<li>{_e(m)}</li>" for m in r["grader_errors"])
-            parts.append(f"<tr><td>{link(r['submission'])}</td><td><ul>{msgs}</ul></td></tr>")
-        parts.append("</table></div>")
-    parts.append(f"<h2>Submissions with errors ({len(errored)})</h2>")
-    if errored:
-        parts.append("<div class=wrap><table><tr><th>submission</th><th class=n>total</th><th>what happened</th></tr>")
-        for r in errored:
-            msgs = "".join(f"<li>{_e(m)}</li>" for m in r["errors"])
-            parts.append(f"<tr><td>{link(r['submission'])}</td><td class=n>{_num(r['total'])}</td>"
-                         f"<td><ul>{msgs}</ul></td></tr>")
-        parts.append("</table></div>")
-    else:
-        parts.append("<p>None: every submission ran without errors.</p>")
-    # Every submission, collapsed: the gradebook with links, for when a student asks about theirs.
-    head = "".join(f"<th class=n>{_e(q)}</th>" for q in questions)
-    parts.append(f"<details><summary>All submissions ({n})</summary><div class=wrap><table>"
-                 f"<tr><th>submission</th>{head}<th class=n>total</th></tr>")
+    stat_cards = [(n, _("submissions"), ""), (_num(mean), _("mean / %(max)s") % {"max": _num(max_total)}, ""),
+                  (_num(median), _("median / %(max)s") % {"max": _num(max_total)}, ""),
+                  (sum(t >= max_total - 1e-9 for t in totals) if n else 0, _("full marks"), ""),
+                  (len(graded), _("graded"), ""), (len(not_graded), _("not graded"), "bad" if not_graded else ""),
+                  (len(timed_out), _("timed out"), "mid" if timed_out else ""),
+                  (len(broken), _("with grader errors"), "bad" if broken else ""),
+                  (len(errored), _("with errors"), "")]
+    all_rows = []
     for r in rows:
-        cells = "".join(
-            f'<td class="n {_CELL[_status(s["score"], s["max_score"])]}">{_num(s["score"])}</td>'
-            if (s := r.get("questions", {}).get(q)) else "<td></td>" for q in questions)
-        parts.append(f"<tr><td>{link(r['submission'])}</td>{cells}<td class=n>{_num(r['total'])}</td></tr>")
-    parts.append("</table></div></details></main></body></html>\n")
+        cells = [{"text": _num(s["score"]), "cls": _CELL[_status(s["score"], s["max_score"])]}
+                 if (s := r.get("questions", {}).get(q)) else {"text": "", "cls": ""} for q in questions]
+        cells += [{"text": "" if (m := (r.get("manual") or {}).get(q, {})).get("score") is None
+                   else _num(m["score"]), "cls": ""} for q in manual_q]
+        who = ", ".join(p.get("name") or p.get("sid") or "" for p in r.get("submitters") or [] if isinstance(p, dict))
+        all_rows.append({"submission": r["submission"], "cells": cells, "total": float(r.get("total", 0.0)),
+                         "status": status[r["submission"]], "who": who})
+    now = datetime.datetime.now().astimezone()
+    page = environment(lang).get_template("summary.html.j2").render(
+        lang=lang, assignment=assignment, date=now.strftime("%Y-%m-%d %H:%M %Z").strip(), source=str(out),
+        stats=stat_cards, scores_png=scores_png, questions_png=questions_png, questions=qrows, manual=mrows,
+        rules=rules, groups=groups, apart=apart, rows=all_rows)
     path = out / "summary.html"
-    _write(path, "".join(parts))
+    _write(path, page + "\n")
     return path
 
 
-def write_reports(out: Path, summary: bool = True) -> None:
-    """Write feedback for every submission in ``out/gradebook.json`` that has a results.json, then the summary
-    (skipped with ``summary=False``: one submission needs no class summary, nor matplotlib's import time)."""
+def write_manual_page(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en",
+                      solutions: Path | None = None, submitters: dict[str, str] | None = None) -> Path:
+    """``out/manual.html``: per free-response question its prompt and rubric (from the master
+    notebook of ``lang``'s edition), then every submission's answer rendered from Markdown (raw
+    HTML shown as text, no images), each with a points field. ``answers`` is ``manual.collect``'s."""
+    from . import manual
+
+    masters = {q.name: q for q in manual.master_questions(assignment, lang, solutions or manual.SOLUTIONS)} or \
+        {q.name: q for q in manual.master_questions(assignment, "en", solutions or manual.SOLUTIONS)}
+    qs = []
+    for name, points in manual.questions(assignment):
+        m = masters.get(name)
+        items = []
+        for sub, info in answers.items():
+            text = (info.get("answers") or {}).get(name)
+            items.append({"submission": sub, "lang": info.get("lang", "en"), "who": (submitters or {}).get(sub, ""),
+                          "html": None if text is None else Markup(manual.render_markdown(text)) if text else ""})
+        qs.append({"name": name, "points": points,
+                   "prompt": Markup(manual.render_markdown(m.prompt)) if m else "",
+                   "rubric": Markup(manual.render_markdown(m.rubric)) if m else "", "answers": items})
+    page = environment(lang).get_template("manual.html.j2").render(lang=lang, assignment=assignment, questions=qs)
+    path = out / "manual.html"
+    _write(path, page + "\n")
+    return path
+
+
+def write_reports(out: Path, summary: bool = True, lang: str = "en", after_due_date: bool = True) -> None:
+    """Write feedback for every submission in ``out/gradebook.json`` that has a results.json (with its
+    free-response points, once merged), then the summary (skipped with ``summary=False``).
+    ``after_due_date=False`` withholds the checks Gradescope shows only after the due date."""
     book = json.loads(outdir.read_text(out, "gradebook.json"))
     assignment = str(book.get("assignment", ""))
     for row in book.get("submissions", []):
         folder = out / row["submission"]
         results = _read_json(folder / "results.json", out)
         if results is not None:
-            write_feedback(results, folder, assignment, row["submission"])
+            write_feedback(results, folder, assignment, row["submission"], lang=lang, manual=row.get("manual"),
+                           after_due_date=after_due_date)
     if summary:
-        write_summary(out)
+        write_summary(out, lang=lang)
