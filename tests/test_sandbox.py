@@ -41,6 +41,21 @@ def world(checkout):
             "writable": [d for d in ("/", "/kit", "/kit/stubs", "/etc", "/dev", "/usr", "/tmp", "/dev/shm")
                          if os.access(d, os.W_OK)]}
 
+def syscalls():
+    import ctypes, platform, subprocess, threading
+    from autograder.engine.seccomp import ARCHES  # a fresh copy: the table, not the engine's filter
+    libc = ctypes.CDLL(None, use_errno=True)
+    table = ARCHES[platform.machine()][1]
+    out = {}
+    for name in ("ptrace", "keyctl", "bpf", "unshare", "io_uring_setup", "perf_event_open", "userfaultfd"):
+        libc.syscall(table[name], 0, 0, 0, 0, 0)
+        out[name] = ctypes.get_errno()
+    t = threading.Thread(target=lambda: None)
+    t.start()
+    t.join()
+    out["subprocess"] = subprocess.run(["/bin/echo", "ok"], capture_output=True, text=True).stdout.strip()
+    return out
+
 def boom():
     raise ValueError("boom")
 
@@ -136,6 +151,24 @@ def test_child_sees_only_its_own_world(student):
                                                      "proc", "sbin", "tmp", "usr", "work", "root", "home", "opt"}
     assert seen["tmp"] == [] and seen["home"] == "/tmp"
     assert seen["writable"] == ["/tmp", "/dev/shm"], "only the bounded tmpfs mounts are writable"
+
+
+def test_system_calls_grading_never_needs_are_refused(student):
+    import errno
+
+    p = Program()
+    out = p.ret(p.call("syscalls"))
+    seen = student.run(p, "syscalls()")[out]
+    assert seen.pop("subprocess") == "ok", "threads, fork and exec still work"
+    assert seen == dict.fromkeys(seen, errno.EPERM), seen
+
+
+@pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
+def test_the_seccomp_program_is_whole_instructions(machine):
+    from autograder.engine import seccomp
+
+    code = seccomp.program(machine)
+    assert len(code) % 8 == 0 and len(code) // 8 < 4096  # the kernel's BPF_MAXINSNS
 
 
 def test_no_isolation_means_no_grading(monkeypatch):

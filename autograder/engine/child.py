@@ -319,6 +319,10 @@ def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool 
         _limit(resource.RLIMIT_NPROC, processes)
     os.set_inheritable(rfd, False)
     os.set_inheritable(wfd, False)
+    if not die_with_parent:  # isolated (bwrap set no_new_privs): the filter goes on before any student code
+        from . import seccomp
+
+        seccomp.install()
     child = Child(rfd, wfd)
     _forget_engine()
     channel.write_frame(wfd, {"event": "ready", "pid": os.getpid()})
