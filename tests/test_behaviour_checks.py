@@ -13,7 +13,6 @@ first one is not passing for a forgery that no longer works.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
