@@ -264,7 +264,7 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
     return out
 
 
-def merge(out: Path, csv_path: Path) -> tuple[int, int]:
+def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str = "en") -> tuple[int, int]:
     """Fold a filled-in manual.csv into ``out``'s gradebook (CSV, JSON, Canvas) and feedback.
     Returns (points merged, submission-questions still empty). ``MergeError`` before writing anything."""
     from .engine.results import Run, write_gradebook
@@ -287,6 +287,6 @@ def merge(out: Path, csv_path: Path) -> tuple[int, int]:
               time_budget=book.get("time_budget"))
     questions_ = book.get("questions") or list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
     write_gradebook(assignment, rows, out, questions_, run, manual=questions(assignment))
-    write_reports(out, summary=bool(rows))
+    write_reports(out, summary=True, lang=lang, after_due_date=after_due_date)
     empty = sum(1 for r in rows for m in (r.get("manual") or {}).values() if m.get("score") is None)
     return merged, empty

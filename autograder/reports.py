@@ -589,6 +589,12 @@ def write_manual_page(out: Path, assignment: str, answers: dict[str, dict], lang
     return path
 
 
+def _known(lang: object, default: str) -> str:
+    from . import i18n
+
+    return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else default
+
+
 def write_reports(out: Path, summary: bool = True, lang: str = "en", after_due_date: bool = True) -> None:
     """Write feedback for every submission in ``out/gradebook.json`` that has a results.json (with its
     free-response points, once merged), then the summary (skipped with ``summary=False``).
@@ -599,7 +605,8 @@ def write_reports(out: Path, summary: bool = True, lang: str = "en", after_due_d
         folder = out / row["submission"]
         results = _read_json(folder / "results.json", out)
         if results is not None:
-            write_feedback(results, folder, assignment, row["submission"], lang=lang, manual=row.get("manual"),
+            write_feedback(results, folder, assignment, row["submission"], lang=_known(row.get("lang"), lang),
+                           manual=row.get("manual"),
                            after_due_date=after_due_date)
     if summary:
         write_summary(out, lang=lang)

@@ -70,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m autograder.samples ASSIGNMENT DEST``: compose the reference and every bundled mistake."""
     import argparse
 
+    from . import ASSIGNMENTS
+
     parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
-    parser.add_argument("assignment")
+    parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT", help=f"one of: {', '.join(ASSIGNMENTS)}")
     parser.add_argument("dest", type=Path)
     args = parser.parse_args(argv)
     paths = compose_folder(args.assignment, ROOT / "tests" / "submissions" / args.assignment, args.dest)

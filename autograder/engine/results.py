@@ -134,6 +134,8 @@ def gradebook_rows(gradings: list[Grading], run: Run | None = None) -> list[dict
             "grader_errors": g.grader_errors,
             "status": state, "status_reason": reason,
         })
+        if getattr(g, "lang", None):
+            rows[-1]["lang"] = g.lang  # the language the student reads (``i18n.choose``)
         if run is not None and run.isolation:
             rows[-1]["isolation"] = run.isolation
     return rows
@@ -218,7 +220,7 @@ def canvas_csv(assignment: str, rows: list[dict], max_total: float) -> str | Non
     writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
     writer.writerow(["    Points Possible", "", "", "", "", _num(max_total)])
     for person, row in people:
-        writer.writerow([neutralize(c) for c in (person.get("name", ""), "", person["sid"], person.get("email", ""),
+        writer.writerow([neutralize(c) for c in (person.get("name", ""), "", person["sid"], "",
                                                  "", _num(total_with_manual(row)))])
     return buf.getvalue()
 
