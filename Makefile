@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test grade assign bench bench-bulk bench-memory bench-compare autograder stats clean
+.PHONY: venv demo test grade assign i18n bench bench-bulk bench-memory bench-compare autograder stats clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,20 @@ grade: venv
 
 assign: venv
 	$(PY) -m autograder assign
+
+# Translations (gettext, managed with Babel; see autograder/i18n.py): extract every marked string, the
+# graders' check names and the templates' text into a template catalog, merge it into each language's
+# .po (changed strings come back fuzzy: review them), and compile the .mo files that are committed.
+# tests/test_i18n.py fails while any string lacks a translation or a .mo is stale.
+POT := build/i18n/autograder.pot
+i18n: venv
+	mkdir -p $(dir $(POT))
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-wrap --add-location=file --sort-by-file \
+	  --project=d2l-param-autograder --copyright-holder="d2l-param-autograder authors" \
+	  -k defer -k _plural:2,3 -c "TRANSLATORS:" -o $(POT) .
+	$(VENV)/bin/pybabel -q update -i $(POT) -d autograder/locale -D autograder -l zh --no-wrap --init-missing \
+	  --ignore-pot-creation-date
+	$(VENV)/bin/pybabel compile -d autograder/locale -D autograder --statistics
 
 # Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
 bench: venv
