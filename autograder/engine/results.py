@@ -175,7 +175,7 @@ def _submitters(row: dict) -> list[dict]:
 
 
 def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str, float]],
-                  isolation: str | None = None) -> str:
+                  isolation: str | None = None, points: dict[str, float] | None = None) -> str:
     """``gradebook.csv``: the submitters' name, SID and email first (when a Gradescope export said who
     they are: one line per submitter, so that a group's members each get their grade), the
     submission, a column per autograded question, one per free-response question (empty until its
@@ -184,7 +184,7 @@ def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str
     people = any(r.get("submitters") for r in rows)
     head = [*(["name", "sid", "email"] if people else []), "submission", *questions, *(q for q, _ in manual),
             "total", "status", *(["isolation"] if isolation else [])]
-    maxima = {q: 0.0 for q in questions}
+    maxima = {q: float((points or {}).get(q, 0.0)) for q in questions}
     for row in rows:
         for q in questions:
             maxima[q] = max(maxima[q], float(row["questions"].get(q, {}).get("max_score", 0.0)))
@@ -226,14 +226,16 @@ def canvas_csv(assignment: str, rows: list[dict], max_total: float) -> str | Non
 
 
 def write_gradebook(assignment: str, rows: list[dict], out: Path, questions: list[str],
-                    run: Run | None = None, manual: list[tuple[str, float]] = ()) -> None:
+                    run: Run | None = None, manual: list[tuple[str, float]] = (),
+                    points: dict[str, float] | None = None) -> None:
     """``gradebook.csv`` (``gradebook_csv``), ``gradebook.json`` and, when submitters have SIDs,
     ``canvas.csv`` (``canvas_csv``). ``manual`` lists the free-response questions and their points.
 
     gradebook.json keeps the contract's keys (``total`` and ``max_total`` are the autograded
     score, as in results.json) and adds ``status``, ``submitters`` and ``manual`` per submission,
     and ``manual_questions``; with ``run``, it says how the run graded (``isolation``,
-    ``time_budget``). An ``--insecure`` run also gets an ``isolation`` column in the CSV."""
+    ``time_budget``). An ``--insecure`` run also gets an ``isolation`` column in the CSV. ``points``
+    gives each question's points where no row says them (an empty class)."""
     manual = list(manual)
     for row in rows:
         known = row.get("manual") or {}
@@ -244,7 +246,7 @@ def write_gradebook(assignment: str, rows: list[dict], out: Path, questions: lis
             "questions": list(questions), "manual_questions": {q: p for q, p in manual}, "submissions": rows}
     _write(out / "gradebook.json", json.dumps(book, indent=2) + "\n")
     insecure = run is not None and run.insecure
-    _write(out / "gradebook.csv", gradebook_csv(rows, questions, manual, run.isolation if insecure else None))
+    _write(out / "gradebook.csv", gradebook_csv(rows, questions, manual, run.isolation if insecure else None, points))
     maxima = max((float(r["max_total"]) for r in rows), default=0.0) + sum(p for _, p in manual)
     canvas = canvas_csv(assignment, rows, maxima)
     if canvas is not None:
