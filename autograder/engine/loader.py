@@ -13,6 +13,11 @@ IPython syntax is handled as Jupyter would run it, as far as grading needs:
 runs its body; any other cell magic skips its cell (and a note says which).
 Jupyter's script export (``jupyter nbconvert --to script``: ``# In[ ]:`` markers,
 magics as ``get_ipython()`` calls) is read back into the same cells.
+
+A notebook made by ``make assign`` says which edition it is (``metadata.autograder.lang``):
+``Submission.lang``. What the loader tells the student (notes, the reason a submission cannot be
+read, the labels that name cells) is in the language ``i18n.choose`` picks from the ``lang``
+requested and that metadata.
 """
 from __future__ import annotations
 
@@ -24,6 +29,9 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .. import i18n
+from ..i18n import _
 
 MAX_BYTES = 128 * 2**20  # the file (or the notebook in a zip): outputs included
 MAX_CODE = 2 * 2**20  # the code of all cells together, in UTF-8 bytes
@@ -37,7 +45,9 @@ _GET_IPYTHON = re.compile(r"^\s*(?:[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)?get_ipython\
 
 
 class LoadError(Exception):
-    """The submission cannot be read at all; the message says why, for the student."""
+    """The submission cannot be read at all; the message says why, for the student, in ``lang``."""
+
+    lang: str = i18n.DEFAULT  # the language of the message (set by ``load``)
 
 
 @dataclass
@@ -50,10 +60,11 @@ class Submission:
     notes: list[str] = field(default_factory=list)  # informational: never an error
     labels: list[str] = field(default_factory=list)  # per cell: where the student finds it
     assignment: str | None = None  # the assignment a notebook's otter metadata names
+    lang: str | None = None  # the edition's language its ``metadata.autograder.lang`` names (None: says none)
 
     def where(self, index: int) -> str:
         """The cell at ``index`` as the student sees it (``the code cell starting "…"``)."""
-        return self.labels[index] if 0 <= index < len(self.labels) else f"code cell {index + 1}"
+        return self.labels[index] if 0 <= index < len(self.labels) else _("code cell {number}").format(number=index + 1)
 
 
 def first_line(source: str, width: int = 60) -> str:
@@ -63,8 +74,9 @@ def first_line(source: str, width: int = 60) -> str:
 
 
 def _label(source: str, number: int, line: int | None = None) -> str:
-    where = f"line {line}" if line is not None else f"code cell {number}"
-    return f'the code cell starting "{first_line(source)}" ({where})'
+    """How the student finds a cell: its first line, and its number (a notebook) or line (a .py file)."""
+    where = _("line {line}").format(line=line) if line is not None else _("code cell {number}").format(number=number)
+    return _('the code cell starting "{first_line}" ({where})').format(first_line=first_line(source), where=where)
 
 
 def cell_magic(source: str) -> tuple[str, str] | None:
@@ -112,33 +124,41 @@ def _parse_json(raw: bytes):
     try:
         return json.loads(raw)  # bytes: no decoded copy of a large notebook's outputs
     except RecursionError:
-        raise LoadError("the notebook's JSON is nested far too deeply to be a notebook") from None
+        raise LoadError(_("the notebook's JSON is nested far too deeply to be a notebook")) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LoadError(f"the notebook is not valid JSON ({exc.__class__.__name__}: {exc})") from None
+        raise LoadError(_("the notebook is not valid JSON ({error})").format(
+            error=f"{exc.__class__.__name__}: {exc}")) from None
 
 
-def _notebook(raw: bytes) -> tuple[list[tuple[str, str]], str | None]:
-    """((label, source) per code cell, the assignment named in otter's metadata)."""
+# per code cell: (source, the text its label quotes, its number, its first line in a .py file or None)
+Found = list[tuple[str, str, int, "int | None"]]
+
+
+def _notebook(raw: bytes) -> tuple[Found, str | None, str | None]:
+    """((source, source, number, None) per code cell, the assignment named in otter's metadata, the edition's
+    language named in ``metadata.autograder.lang``)."""
     data = _parse_json(raw)
     if not isinstance(data, dict):
-        raise LoadError("the notebook is not a JSON object")
+        raise LoadError(_("the notebook is not a JSON object"))
     major = data.get("nbformat")
     if major != 4:
         if not isinstance(major, int) or isinstance(major, bool) or major < 1:
-            raise LoadError("the file is JSON but not a Jupyter notebook (no 'nbformat' version)")
+            raise LoadError(_("the file is JSON but not a Jupyter notebook (no 'nbformat' version)"))
         try:
             import nbformat  # upgrade an old notebook the way nbformat does
         except ImportError:
-            raise LoadError(f"nbformat {major} notebooks cannot be upgraded here: save it as nbformat 4") from None
+            raise LoadError(_("nbformat {major} notebooks cannot be upgraded here: save it as nbformat 4").format(
+                major=major)) from None
         try:
             data = nbformat.reads(json.dumps(data), as_version=4)
         except RecursionError:
-            raise LoadError("the notebook's JSON is nested far too deeply to be a notebook") from None
+            raise LoadError(_("the notebook's JSON is nested far too deeply to be a notebook")) from None
         except Exception as exc:  # nbformat raises many kinds for malformed notebooks
-            raise LoadError(f"nbformat {major} notebook could not be upgraded to version 4: {exc}") from None
+            raise LoadError(_("nbformat {major} notebook could not be upgraded to version 4: {error}").format(
+                major=major, error=exc)) from None
     cells = data.get("cells")
     if not isinstance(cells, list):
-        raise LoadError("the notebook has no list of cells")
+        raise LoadError(_("the notebook has no list of cells"))
     found = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -148,11 +168,13 @@ def _notebook(raw: bytes) -> tuple[list[tuple[str, str]], str | None]:
         if isinstance(src, list):
             src = "".join(s for s in src if isinstance(s, str))
         if isinstance(src, str):
-            found.append((_label(src, len(found) + 1), src))
+            found.append((src, src, len(found) + 1, None))
     metadata = data.get("metadata")
     otter = metadata.get("otter") if isinstance(metadata, dict) else None
     name = otter.get("assignment_name") if isinstance(otter, dict) else None
-    return found, name if isinstance(name, str) and name else None
+    edition = metadata.get("autograder") if isinstance(metadata, dict) else None
+    lang = i18n.normalize(edition.get("lang")) if isinstance(edition, dict) else None
+    return found, name if isinstance(name, str) and name else None, lang
 
 
 # ------------------------------------------------------------------ Python files
@@ -201,11 +223,11 @@ def split_percent_cells(text: str) -> list[str]:
     return [_script_cell(s) if script else s for _, s in cells]
 
 
-def _python(raw: bytes) -> list[tuple[str, str]]:
+def _python(raw: bytes) -> Found:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise LoadError("the .py file is not UTF-8 text") from None
+        raise LoadError(_("the .py file is not UTF-8 text")) from None
     out = []
     cells, script = split_cells(text)
     for start, src in cells:
@@ -213,7 +235,7 @@ def _python(raw: bytes) -> list[tuple[str, str]]:
             continue  # comments only (nbconvert's header, markdown): nothing to run
         lines = src.splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
-        out.append((_label(lines[first], len(out) + 1, start + first), _script_cell(src) if script else src))
+        out.append((_script_cell(src) if script else src, lines[first], len(out) + 1, start + first))
     return out
 
 
@@ -224,24 +246,25 @@ def _zip_notebook(raw: bytes) -> tuple[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
     except zipfile.BadZipFile:
-        raise LoadError("the zip file is damaged or not a zip") from None
+        raise LoadError(_("the zip file is damaged or not a zip")) from None
     notebooks = [
         info for info in archive.infolist()
         if info.filename.endswith(".ipynb") and not info.is_dir()
         and "__MACOSX" not in info.filename and ".ipynb_checkpoints" not in info.filename
     ]
     if len(notebooks) != 1:
-        found = ", ".join(i.filename for i in notebooks) or "none"
-        raise LoadError(f"the zip must hold exactly one notebook (.ipynb); found {len(notebooks)}: {found}")
+        found = ", ".join(i.filename for i in notebooks) or "-"
+        raise LoadError(_("the zip must hold exactly one notebook (.ipynb); found {count}: {names}").format(
+            count=len(notebooks), names=found))
     info = notebooks[0]
-    too_big = f"the notebook in the zip is larger than {MAX_BYTES // 2**20} MiB (outputs included)"
+    too_big = _("the notebook in the zip is larger than {mib} MiB (outputs included)").format(mib=MAX_BYTES // 2**20)
     if info.file_size > MAX_BYTES:
         raise LoadError(too_big)
     try:
         with archive.open(info) as member:  # read with a cap: the header's size can lie
             data = member.read(MAX_BYTES + 1)
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise LoadError(f"the notebook in the zip cannot be read ({exc})") from None
+        raise LoadError(_("the notebook in the zip cannot be read ({error})").format(error=exc)) from None
     if len(data) > MAX_BYTES:
         raise LoadError(too_big)
     return info.filename, data
@@ -250,15 +273,17 @@ def _zip_notebook(raw: bytes) -> tuple[str, bytes]:
 # ------------------------------------------------------------------ load
 
 
-def _code_cells(found: list[tuple[str, str]], notes: list[str]) -> tuple[list[str], list[str]]:
+def _code_cells(found: Found, notes: list[str]) -> tuple[list[str], list[str]]:
     """The cells to run and their labels; a skipped cell magic gets a note naming its cell."""
     cells, labels = [], []
-    for label, source in found:
+    for source, quoted, number, line in found:
+        label = _label(quoted, number, line)
         code = strip_magics(source)
         if code is None:
             magic = cell_magic(source)
-            notes.append(f"{label} was skipped: the cell magic %%{magic[0] if magic else ''} does not run when "
-                         f"grading (only %%time and %%capture cells run, as plain Python)")
+            notes.append(_("{cell} was skipped: the cell magic %%{magic} does not run when grading (only %%time "
+                           "and %%capture cells run, as plain Python)").format(cell=label,
+                                                                              magic=magic[0] if magic else ""))
             continue
         if code.strip():
             cells.append(code)
@@ -266,37 +291,64 @@ def _code_cells(found: list[tuple[str, str]], notes: list[str]) -> tuple[list[st
     return cells, labels
 
 
-def load(path: str | Path) -> Submission:
-    """Read one submission file into its code cells; raise LoadError with a student-facing reason."""
+def load(path: str | Path, lang: str = i18n.AUTO) -> Submission:
+    """Read one submission file into its code cells; raise LoadError with a student-facing reason.
+
+    ``lang`` is the language requested for what the student reads (``--lang``): ``auto`` for the
+    notebook's own (``Submission.lang``), as ``i18n.choose`` decides. A LoadError says in ``.lang``
+    which language its message is in."""
     path = Path(path)
+    with i18n.using(i18n.choose(lang, None)) as said:  # until the notebook says its language
+        try:
+            raw = _read(path)
+            digest = hashlib.sha256(raw).hexdigest()
+            suffix = path.suffix.lower()
+            notes: list[str] = []
+            assignment = edition = inner = None
+            if suffix == ".ipynb":
+                found, assignment, edition = _notebook(raw)
+            elif suffix == ".py":
+                found = _python(raw)
+            elif suffix == ".zip":
+                inner, data = _zip_notebook(raw)
+                del raw
+                found, assignment, edition = _notebook(data)
+            else:
+                raise LoadError(_("'{name}' is not a notebook (.ipynb), a Python file (.py) or a zip holding one "
+                                  "notebook").format(name=path.name))
+        except LoadError as exc:
+            exc.lang = said
+            raise
+    with i18n.using(i18n.choose(lang, edition)) as said:
+        try:
+            if inner is not None:
+                notes.append(_("graded the notebook {name} from the zip").format(name=inner))
+            cells, labels = _code_cells(found, notes)
+            _check_size(cells)
+        except LoadError as exc:
+            exc.lang = said
+            raise
+    return Submission(name=path.name, cells=cells, digest=digest, notes=notes, labels=labels, assignment=assignment,
+                      lang=edition)
+
+
+def _read(path: Path) -> bytes:
     try:
         if path.stat().st_size > MAX_BYTES:
-            raise LoadError(f"the file is larger than {MAX_BYTES // 2**20} MiB (outputs included)")
-        raw = path.read_bytes()
+            raise LoadError(_("the file is larger than {mib} MiB (outputs included)").format(mib=MAX_BYTES // 2**20))
+        return path.read_bytes()
     except OSError as exc:
-        raise LoadError(f"the file cannot be read ({exc.strerror or exc})") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    suffix = path.suffix.lower()
-    notes: list[str] = []
-    assignment = None
-    if suffix == ".ipynb":
-        found, assignment = _notebook(raw)
-    elif suffix == ".py":
-        found = _python(raw)
-    elif suffix == ".zip":
-        inner, data = _zip_notebook(raw)
-        del raw
-        notes.append(f"graded the notebook {inner} from the zip")
-        found, assignment = _notebook(data)
-    else:
-        raise LoadError(f"'{path.name}' is not a notebook (.ipynb), a Python file (.py) or a zip holding one notebook")
-    cells, labels = _code_cells(found, notes)
+        raise LoadError(_("the file cannot be read ({error})").format(error=exc.strerror or exc)) from None
+
+
+def _check_size(cells: list[str]) -> None:
+    """LoadError for a submission with no code, or more code than is graded."""
     if not any(_has_code(c) for c in cells):
-        raise LoadError("the submission holds no code (only comments, markdown or magics)")
+        raise LoadError(_("the submission holds no code (only comments, markdown or magics)"))
     if len(cells) > MAX_CELLS:
-        raise LoadError(f"the submission has {len(cells)} code cells; at most {MAX_CELLS} are graded")
+        raise LoadError(_("the submission has {count} code cells; at most {limit} are graded").format(
+            count=len(cells), limit=MAX_CELLS))
     size = sum(len(c.encode("utf-8", "surrogatepass")) for c in cells)
     if size > MAX_CODE:
-        raise LoadError(f"the submission holds {size / 2**20:.1f} MiB of code; at most {MAX_CODE // 2**20} MiB "
-                        f"are graded (outputs do not count)")
-    return Submission(name=path.name, cells=cells, digest=digest, notes=notes, labels=labels, assignment=assignment)
+        raise LoadError(_("the submission holds {size:.1f} MiB of code; at most {limit} MiB are graded (outputs do "
+                          "not count)").format(size=size / 2**20, limit=MAX_CODE // 2**20))

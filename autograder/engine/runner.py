@@ -24,6 +24,9 @@ no harm (it never reseeds, it leaves net unchanged): it counts only when one of
 those earlier rules of its question passed, the rules that check the answer does
 its job. So an empty answer earns nothing from it, and a wrong law does not also
 cost the "never reseeds" point.
+
+Hints are made in the active language (``i18n.using``, set around a submission's grading by
+``grade.grade_one``); a ``Grading`` records it (``lang``) for the results written from it.
 """
 from __future__ import annotations
 
@@ -40,13 +43,17 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Callable
 
+from .. import i18n
+from ..i18n import N_, _
 from .student import StudentCrashed, StudentProblem, StudentTimeout
 
 DEFAULT_SECRET = "d2l-autograder-development-secret"
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 FIXTURES = ("student", "rng")
-ERROR_HINT = ("this check could not be run: the autograder failed on it (a problem in the grader, not in your "
-              "code). You keep its points, and your instructor has been told.")
+ERROR_HINT = N_("this check could not be run: the autograder failed on it (a problem in the grader, not in "
+                "your code). You keep its points, and your instructor has been told.")
+WITHHELD_HINT = N_("this check could not be run: the answer sent back did not match what was asked. Your "
+                   "instructor has been told and will look at it.")
 
 
 class GraderFileError(ValueError):
@@ -97,6 +104,7 @@ class Grading:
     errors: list[str] = field(default_factory=list)  # what went wrong, for the student and the gradebook
     questions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # informational only (which file of a zip was graded, ...)
+    lang: str = i18n.DEFAULT  # the language of its hints, errors and notes: results are written in it too
 
     @property
     def grader_errors(self) -> list[str]:
@@ -189,8 +197,8 @@ def collect(module: ModuleType) -> list[Rule]:
 
 def needs_hint(rule: Rule) -> str:
     """The hint of a no-harm rule whose answer does not do its job yet (none of the rules it needs passed)."""
-    return (f"{rule.question}: this check counts once your answer does its job "
-            f"(it checks only that the answer does no harm; see the other checks of {rule.question})")
+    return _("{question}: this check counts once your answer does its job (it checks only that the answer does "
+             "no harm; see the other checks of {question})").format(question=rule.question)
 
 
 def questions(assignment: str) -> list[str]:
@@ -237,14 +245,13 @@ def run_rule(rule: Rule, student, digest: str, key: bytes) -> RuleResult:
         problem = "timeout" if isinstance(exc, StudentTimeout) else "crashed" if isinstance(exc, StudentCrashed) else ""
         return RuleResult(rule, passed=False, hint=exc.hint, problem=problem)
     except AssertionError as exc:
-        return RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {rule.doc}")
+        return RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {_(rule.doc.splitlines()[0])}")
     except Exception as exc:  # the grader's own bug: not the student's failure
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} ({os.path.basename(where.filename)}:{where.lineno})"
         print(f"autograder: grader error in {rule.name}: {error}", file=sys.stderr)
-        result = RuleResult(rule, passed=False, hint=ERROR_HINT, error=error)
+        result = RuleResult(rule, passed=False, hint=_(ERROR_HINT), error=error)
         if not getattr(exc, "keeps_points", True):  # the child's answers did not match: withheld, not given
             result.withheld = True
-            result.hint = ("this check could not be run: the answer sent back did not match what was asked. "
-                           "Your instructor has been told and will look at it.")
+            result.hint = _(WITHHELD_HINT)
         return result

@@ -3,13 +3,19 @@
 Graders build a ``Program`` (steps over named slots, see ``child.py``), run it
 with ``Student.run`` and get plain data back: Python values, ``TensorRef``s,
 ``ModuleRef``s, ``Snapshot``s. The student's code never runs in this process.
+
+Every hint made here is for the student, in the active language (``i18n.using``); a sandbox's
+reasons for a child's death are translated where they reach a hint (``reason``).
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .. import i18n
+from ..i18n import N_, _
 from . import channel
 from .loader import Submission
 from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
@@ -17,7 +23,32 @@ from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
 MAX_RESTARTS = 3  # new processes for one submission after its first; then its remaining checks fail
 FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
 STATUSES = ("ok", "raised", "timeout", "bad_step")  # a program_done frame's possible statuses
-NONSENSE = "your code wrote something into the grader's channel that makes no sense"
+NONSENSE = N_("your code wrote something into the grader's channel that makes no sense")
+# What the sandbox says when a child dies (``ChildGone.reason``), for translation where it reaches a hint.
+N_("the process running your code exited or was killed")
+N_("your code wrote garbage into the grader's channel")
+N_("did not finish in time")
+_DEATHS = (  # the sandbox's reasons that carry a value: (English pattern, msgid with the value as {value})
+    (re.compile(r"used more than the memory limit \((.+) GiB\)"), N_("used more than the memory limit ({value} GiB)")),
+    (re.compile(r"the process running your code was killed by signal (\S+)"),
+     N_("the process running your code was killed by signal {value}")),
+    (re.compile(r"the process running your code exited \(exit status (.+)\)"),
+     N_("the process running your code exited (exit status {value})")),
+    (re.compile(r"your code wrote garbage into the grader's channel \(a frame over its (\d+) MiB limit\)"),
+     N_("your code wrote garbage into the grader's channel (a frame over its {value} MiB limit)")),
+    (re.compile(r"the grading process could not start \((.*)\)", re.S), N_("the grading process could not start ({value})")),
+)
+
+
+def reason(text: str) -> str:
+    """A sandbox's reason for a child's death (English, from ``sandbox.py``) in the active language."""
+    if i18n.current() == i18n.DEFAULT:
+        return text
+    for pattern, msgid in _DEATHS:
+        m = pattern.fullmatch(text)
+        if m:
+            return _(msgid).format(value=m[1])
+    return _(text)
 
 
 class StudentProblem(AssertionError):
@@ -35,11 +66,12 @@ class StudentRaised(StudentProblem):
         self.error = error
         message = error.message if len(error.message) < 300 else error.message[:300] + "…"
         if error.is_a("MemoryError") or "can't allocate memory" in error.message or "not enough memory" in error.message:
-            hint = f"{what} ran out of memory (the limit is per question)"
+            hint = _("{what} ran out of memory (the limit is per question)").format(what=what)
         elif error.type == "NameError" and "is not defined" in error.message and what.split("(")[0] in error.message:
-            hint = f"{what.split('(')[0]} is not defined: write it in a code cell (check its spelling)"
+            hint = _("{name} is not defined: write it in a code cell (check its spelling)").format(
+                name=what.split("(")[0])
         else:
-            hint = f"{what} raised {error.type}: {message}"
+            hint = _("{what} raised {error}: {message}").format(what=what, error=error.type, message=message)
         super().__init__(hint)
 
 
@@ -268,15 +300,15 @@ class Student:
                 self.cells = self._exec_cells()
                 return self.cells
             except (ChildGone, ChildTimeout) as exc:
-                reason = exc.reason if isinstance(exc, ChildGone) else "did not finish in time"
+                why = exc.reason if isinstance(exc, ChildGone) else "did not finish in time"
                 culprit = self._running_cell if self._running_cell is not None else self._last_cell
                 self._discard()
                 if self._remaining() <= 0:
                     self._give_up(self._out_of_time_message())
                     break
                 if culprit is None:  # no student code has run in this child yet
-                    raise ChildGone(f"the grading process could not start: {reason}") from None
-                self.fatal_cells[culprit] = reason
+                    raise ChildGone(f"the grading process could not start: {why}") from None
+                self.fatal_cells[culprit] = reason(why)
                 if self.restarts >= MAX_RESTARTS:
                     self._give_up(self._restarts_message())
                     break
@@ -347,12 +379,12 @@ class Student:
 
     def _out_of_time_message(self) -> str:
         self.out_of_time = True
-        return (f"not graded: this submission used up its time budget ({self.total_time:g} s in all for its "
-                f"cells and checks); the checks after that were not run")
+        return _("not graded: this submission used up its time budget ({seconds:g} s in all for its cells and "
+                 "checks); the checks after that were not run").format(seconds=self.total_time)
 
     def _restarts_message(self) -> str:
-        return (f"not graded: the process running your code died again after {MAX_RESTARTS} restarts "
-                f"(the most for one submission); the checks after that were not run")
+        return _("not graded: the process running your code died again after {restarts} restarts (the most for "
+                 "one submission); the checks after that were not run").format(restarts=MAX_RESTARTS)
 
     def _discard(self) -> None:
         if self.sandbox is not None:
@@ -407,30 +439,32 @@ class Student:
             if capped:
                 self._give_up(self._out_of_time_message())
                 raise StudentTimeout(self.gave_up) from None
-            return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
-                                             f"(time limit per question)"))
+            return self._dead(StudentTimeout(_("{what} did not finish within {seconds:g} s (time limit per "
+                                               "question)").format(what=what, seconds=self.limits.time)))
         except ChildGone as exc:
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: {exc.reason}"))
+            return self._dead(StudentCrashed(f"{what}: {reason(exc.reason)}"))
         finally:
             self.budget -= time.monotonic() - started
         if sb.strays():  # forked processes could answer for the child later, or burn CPU: end them all
             self._discard()
-            return self._dead(StudentCrashed(f"{what} started processes that kept running; they were killed"))
-        _, over = sb.take_output()
+            return self._dead(StudentCrashed(_("{what} started processes that kept running; they were killed").format(
+                what=what)))
+        _unused, over = sb.take_output()
         if over:
-            raise StudentProblem(f"{what} printed more than {self.limits.output // 1024} KiB (output limit per question)")
+            raise StudentProblem(_("{what} printed more than {kib} KiB (output limit per question)").format(
+                what=what, kib=self.limits.output // 1024))
         status = header.get("status")
         if header.get("event") != "program_done" or status not in STATUSES:
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: {NONSENSE}"))
+            return self._dead(StudentCrashed(f"{what}: {_(NONSENSE)}"))
         if status == "timeout":
             self.budget = 0
             if capped:
                 self._give_up(self._out_of_time_message())
                 raise StudentTimeout(self.gave_up)
-            return self._dead(StudentTimeout(f"{what} did not finish within {self.limits.time:g} s "
-                                             f"(time limit per question)"))
+            return self._dead(StudentTimeout(_("{what} did not finish within {seconds:g} s (time limit per "
+                                               "question)").format(what=what, seconds=self.limits.time)))
         if status == "bad_step":
             raise GraderError(f"a probe step is malformed: {(header.get('raised') or {}).get('message')}")
         try:
@@ -441,10 +475,10 @@ class Student:
             raised = channel.decode(header["raised"], blobs) if header.get("raised") is not None else None
         except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
+            return self._dead(StudentCrashed(f"{what}: {_('the answer sent back was malformed')}"))
         if status == "raised" and not isinstance(raised, channel.Raised):
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: the answer sent back was malformed"))
+            return self._dead(StudentCrashed(f"{what}: {_('the answer sent back was malformed')}"))
         match_answers(program, values, complete=status == "ok")
         return Outcome(what, values, raised if status == "raised" else None)
 

@@ -21,6 +21,7 @@ def main() -> int:
 
     limits = Limits(**json.loads(limits_json))
     zygote = Zygote(insecure=limits.insecure)  # imports torch in its own process while this one does
+    from .. import i18n
     from ..engine import results, runner
     from . import grade_one, preload
 
@@ -35,8 +36,9 @@ def main() -> int:
             job = json.loads(line)
             path = Path(job["path"]) if job.get("path") else None
             run = results.Run(**job["run"]) if job.get("run") else None
-            g, seconds = grade_one(path, assignment, limits, zygote=zygote, note=job.get("note", ""),
-                                   total_time=job.get("total_time"))
+            g, seconds = grade_one(path, assignment, limits, zygote=zygote,
+                                   note=i18n.from_portable(job.get("note", "")), total_time=job.get("total_time"),
+                                   lang=job.get("lang", i18n.AUTO))
             g.submission = job["name"]
             results.write_results(g, Path(job["out"]), seconds, run, root=Path(job["root"]) if job.get("root") else None)
             proto.write(json.dumps({"event": "done", "index": job["index"], "seconds": seconds,

@@ -346,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
         assignment = assignment_name(args.assignment, root)
         g, note = grade(root, assignment, log, insecure=fallback)
         if note:
-            g.notes.insert(0, note)  # which file was graded: information, not an error
+            from .. import i18n
+
+            with i18n.using(g.lang):  # in the language the submission was graded in
+                g.notes.insert(0, i18n.render(note))  # which file was graded: information, not an error
         if any("cannot import the engine" in p for p in problems):
             g.errors.append("The autograder is misconfigured (see its log); please tell your instructor.")
         from ..engine.results import write_results
