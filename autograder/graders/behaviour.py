@@ -33,6 +33,7 @@ import torch
 from ..engine.channel import TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
+from ..i18n import _
 from .common import Case, build
 
 Make = Callable[[Program], Slot]  # adds the steps that make the student's module, returns its slot
@@ -213,23 +214,26 @@ def confirm_parameters(student, rng: random.Random, make: Make, snap: Snapshot, 
     result = student.run(p, what)
     reads = {n: result[s] for n, s in reads.items()}
     groups, odd = readback_groups(names, written, reads)
-    assert not odd, (f"{what}: a value written into the parameter registered as {odd[0]!r} did not show under that "
-                     "name: every name named_parameters() gives must reach its parameter")
+    assert not odd, (_("{what}: a value written into the parameter registered as {odd!r} did not show "
+                       "under that name: every name named_parameters() gives must reach its parameter").format(
+                         what=what, odd=odd[0]))
     claimed = snapshot_groups(snap)
     if _canon(groups) != _canon(claimed):
         apart = [g for g in claimed if not any(set(g) <= set(h) for h in groups)]
         if apart:
             a, b = _pair(apart)
-            raise AssertionError(f"{a!r} and {b!r} are not one tensor: a change through {a!r} does not show under "
-                                 f"{b!r}. {shared_hint}")
+            raise AssertionError(_("{a!r} and {b!r} are not one tensor: a change through {a!r} does "
+                                   "not show under {b!r}. {shared_hint}").format(a=a, b=b, shared_hint=shared_hint))
         a, b = _pair([h for h in groups if not any(set(h) <= set(g) for g in claimed)])
-        raise AssertionError(f"{a!r} and {b!r} are one tensor: a change through one shows under the other. {shared_hint}")
+        raise AssertionError(_("{a!r} and {b!r} are one tensor: a change through one shows under the "
+                               "other. {shared_hint}").format(a=a, b=b, shared_hint=shared_hint))
     if len(outs) == 2:
         a, b = (data(result[s]) for s in outs)
         if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
             assert close(a, b.to(a.dtype), rtol=1e-5), (
-                f"{what}: its output depends on tensors that are not among its parameters (two instances given the "
-                f"same values through every parameter name compute different outputs). {shared_hint}")
+                _("{what}: its output depends on tensors that are not among its parameters (two "
+                  "instances given the same values through every parameter name compute different "
+                  "outputs). {shared_hint}").format(what=what, shared_hint=shared_hint))
 
 
 def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor,
@@ -257,7 +261,7 @@ def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: tor
         write(p, walk(p, m, n), v)
     base = forward(p, m, x, seed)
     scaled = {}
-    for label, (name, _) in uses.items():
+    for label, (name, _unused) in uses.items():
         if name not in written:
             return None
         target = walk(p, m, name)
@@ -312,13 +316,15 @@ def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, 
         if any(h is None for h in held):
             continue  # the step or the names failed: the snapshot rules judge that
         apart = [n for n, h in zip(group, held) if not same(h, held[0])]
-        assert not apart, (f"after an optimizer step {group[0]!r} and {apart[0]!r} hold different values: they are "
-                           f"two tensors, not one. {shared_hint}")
+        assert not apart, (_("after an optimizer step {group!r} and {apart!r} hold different values: "
+                             "they are two tensors, not one. {shared_hint}").format(
+                               group=group[0], apart=apart[0], shared_hint=shared_hint))
     a, b = (data(result[s]) for s in outs)
     if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
         assert close(a, b.to(a.dtype), rtol=1e-5), (
-            f"{what}: after an optimizer step its output depends on tensors that are not among its parameters "
-            f"(two instances given the same values through every parameter name differ). {shared_hint}")
+            _("{what}: after an optimizer step its output depends on tensors that are not among its "
+              "parameters (two instances given the same values through every parameter name differ). "
+              "{shared_hint}").format(what=what, shared_hint=shared_hint))
 
 
 # ------------------------------------------------------------------ modules the parent built (untie, train_shared_mlp)
@@ -347,16 +353,19 @@ def confirm_untied(student, rng: random.Random, cases: Sequence[tuple[Case, torc
     result = student.run(p, f"{fn}(net)")
     for case, x, ref, names, written, reads, kept, out_new, out_net in plan:
         groups, odd = readback_groups(names, written, {n: result[s] for n, s in reads.items()})
-        assert not odd, (f"a value written into {odd[0]!r} of untie's result did not show under that name: the result "
-                         "must have net's parameter names, each reaching its own copy")
+        assert not odd, (_("a value written into {odd!r} of untie's result did not show under that "
+                           "name: the result must have net's parameter names, each reaching its own "
+                           "copy").format(odd=odd[0]))
         if groups:
             a, b = _pair(groups)
-            raise AssertionError(f"{a!r} and {b!r} are still one object in untie's result (a change through one shows "
-                                 "under the other): every name must get its own copy")
+            raise AssertionError(_("{a!r} and {b!r} are still one object in untie's result (a change "
+                                   "through one shows under the other): every name must get its own "
+                                   "copy").format(a=a, b=b))
         original = dict(ref.named_parameters(remove_duplicate=False))
         changed = [n for n in names if not same(result[kept[n]], original[n].detach())]
-        assert not changed, (f"untie's result shares parameters with net: writing into the result changed net's "
-                             f"{changed[0]!r}; it must hold its own copies (copy.deepcopy of the modules)")
+        assert not changed, (_("untie's result shares parameters with net: writing into the result "
+                               "changed net's {changed!r}; it must hold its own copies (copy.deepcopy "
+                               "of the modules)").format(changed=changed[0]))
         with torch.no_grad():
             want_net = ref(x)
             model = untied_copy(ref)
@@ -365,12 +374,13 @@ def confirm_untied(student, rng: random.Random, cases: Sequence[tuple[Case, torc
             want_new = model(x)
         got = data(result[out_net])
         assert got is None or close(got, want_net), (
-            "untie's result shares parameters with net: writing into the result changed net's output")
+            _("untie's result shares parameters with net: writing into the result changed net's output"))
         got = data(result[out_new])
         if got is not None and got.shape == want_new.shape:
-            assert close(got, want_new), ("untie's result does not compute with its own parameters: after a change "
-                                          "under every name, its output is not that of an untied copy (every name "
-                                          "must get its own copy, used where that name is used)")
+            assert close(got, want_new), (_("untie's result does not compute with its own parameters: "
+                                            "after a change under every name, its output is not that "
+                                            "of an untied copy (every name must get its own copy, used "
+                                            "where that name is used)"))
 
 
 def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor | None]],
@@ -402,14 +412,17 @@ def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case
         wrong = [n for n in names if not same(result[reads[n]], expected[n].detach())]
         if wrong:
             group = next((g for g in groups_of(ref) if wrong[0] in g), None)
-            raise AssertionError(hint + (f" ({wrong[0]!r} no longer reaches the Parameter it was built with"
-                                         + (f", shared with {[n for n in group if n != wrong[0]][0]!r})" if group else ")")))
+            raise AssertionError(_("{hint} ({wrong!r} no longer reaches the Parameter it was built with").format(
+                                     hint=hint, wrong=wrong[0])
+                                 + (_(", shared with {others!r})").format(others=[n for n in group if n != wrong[0]][0])
+                                    if group else ")"))
         if x is None:
             continue
         with torch.no_grad():
             want = ref(x)
         got = data(result[out])
-        assert got is None or close(got, want), hint + " (its output is not that of its own parameters)"
+        assert got is None or close(got, want), hint + _(" (its output is not that of its own "
+                                                         "parameters)")
 
 
 def confirm_unchanged(student, rng: random.Random, cases: Sequence[tuple[Case, torch.Tensor]],
@@ -447,7 +460,7 @@ def confirm_returns_net(student, rng: random.Random, cases: Sequence[tuple[Case,
         net = p.build(*case)
         out = call(p, net, width)
         reads = {}
-        for n, _, _ in shapes:
+        for n, _unused, _unused in shapes:
             write(p, walk(p, out, n), written[n])
             reads[n] = p.ret(walk(p, net, n))
         plan.append((written, reads))
@@ -486,13 +499,13 @@ def confirm_get_parameter(student, rng: random.Random, cases: Sequence[Case]) ->
     for ref, names, written, reads, x, out in plan:
         for n in names:
             assert same(result[reads[n]], written[n]), (
-                f"a change made through what get_parameter(module, {n!r}) returned did not reach the module: return "
-                "the very Parameter registered under that name (not a copy)")
+                _("a change made through what get_parameter(module, {n!r}) returned did not reach the "
+                  "module: return the very Parameter registered under that name (not a copy)").format(n=n))
             set_value(ref, n, written[n])
         if x is not None:
             with torch.no_grad():
                 want = ref(x)
             got = data(result[out])
             assert got is None or close(got, want), (
-                "a change made through what get_parameter returned did not reach the module's forward: return the "
-                "very Parameter registered under each name (not a copy)")
+                _("a change made through what get_parameter returned did not reach the module's "
+                  "forward: return the very Parameter registered under each name (not a copy)"))

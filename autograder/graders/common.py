@@ -9,6 +9,7 @@ import torch
 from ..engine import specs
 from ..engine.channel import NumpyFloat, NumpyInt, Opaque, Raised, TensorRef
 from ..engine.student import Program, Student
+from ..i18n import _
 
 Case = tuple[dict, int]  # a module spec and the seed its values come from
 
@@ -43,14 +44,14 @@ def is_int(x: Any) -> bool:
 def describe(x: Any) -> str:
     """A short name for the type of a student's value, for hints."""
     if isinstance(x, Raised):
-        return f"an exception ({x.type})"
+        return _("an exception ({type})").format(type=x.type)
     if isinstance(x, TensorRef):
-        return "a Parameter" if x.is_parameter else "a tensor"
+        return _("a Parameter") if x.is_parameter else _("a tensor")
     if isinstance(x, Opaque):
-        return f"a {x.cls}"
+        return _("a {type}").format(type=x.cls)
     if isinstance(x, (NumpyInt, NumpyFloat)):
-        return f"a NumPy {x.dtype}"
-    return f"a {type(x).__name__}"
+        return _("a NumPy {dtype}").format(dtype=x.dtype)
+    return _("a {type}").format(type=type(x).__name__)
 
 
 def seeds(rng: random.Random, n: int) -> list[int]:

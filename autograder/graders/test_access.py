@@ -11,6 +11,7 @@ import torch
 
 from ..engine.channel import Raised, TensorRef
 from ..engine.student import Program
+from ..i18n import _
 from . import behaviour, zoo
 from .common import build, call_each, describe, is_int, raises_each
 
@@ -19,25 +20,30 @@ from .common import build, call_each, describe, is_int, raises_each
 
 def _check_shapes(got, module: torch.nn.Module) -> None:
     want = {n: tuple(p.shape) for n, p in module.named_parameters()}
-    assert isinstance(got, dict), f"param_shapes must return a dict, not {describe(got)}"
+    assert isinstance(got, dict), _("param_shapes must return a dict, not {kind}").format(kind=describe(got))
     all_names = [n for n, _ in module.named_parameters(remove_duplicate=False)]
     buffers = {n for n, _ in module.named_buffers()}
     extra = [k for k in got if k not in want]
     missing = [k for k in want if k not in got]
     if any(k in buffers for k in extra):
-        raise AssertionError("param_shapes listed a buffer (e.g. BatchNorm's running_mean): only parameters belong in it")
+        raise AssertionError(_("param_shapes listed a buffer (e.g. BatchNorm's running_mean): only "
+                               "parameters belong in it"))
     if any(k in all_names for k in extra):
-        raise AssertionError("param_shapes listed a shared parameter more than once: "
-                             "it appears once, under its first name")
+        raise AssertionError(_("param_shapes listed a shared parameter more than once: it appears "
+                               "once, under its first name"))
     if any(not module.get_parameter(k).requires_grad for k in missing):
-        raise AssertionError("param_shapes left out parameters with requires_grad=False: every parameter counts")
-    assert not extra and not missing, ("param_shapes must have exactly the names named_parameters() yields "
-                                       f"({len(missing)} missing, {len(extra)} unexpected)")
-    assert list(got) == list(want), "param_shapes must list the parameters in named_parameters() order"
+        raise AssertionError(_("param_shapes left out parameters with requires_grad=False: every "
+                               "parameter counts"))
+    assert not extra and not missing, (_("param_shapes must have exactly the names named_parameters() "
+                                         "yields ({n_missing} missing, {n_extra} unexpected)").format(
+                                           n_missing=len(missing), n_extra=len(extra)))
+    assert list(got) == list(want), _("param_shapes must list the parameters in named_parameters() "
+                                      "order")
     for name, shape in got.items():
         assert isinstance(shape, tuple) and all(is_int(s) for s in shape), (
-            f"the shape of {name!r} must be a tuple of ints (torch.Size is fine), not {describe(shape)}")
-        assert shape == want[name], f"the shape given for {name!r} is not its parameter's shape"
+            _("the shape of {name!r} must be a tuple of ints (torch.Size is fine), not {kind}").format(
+                name=name, kind=describe(shape)))
+        assert shape == want[name], _("the shape given for {name!r} is not its parameter's shape").format(name=name)
 
 
 @pytest.mark.question("param_shapes", points=1)
@@ -61,10 +67,11 @@ def test_param_shapes_raises_value_error_while_uninitialized(student, rng):
     """ValueError while a lazy parameter is uninitialized"""
     cases = zoo.cases(rng, lambda r: zoo.lazy(r, False), zoo.partly_lazy, zoo.chimera(materialized=False))
     for got in raises_each(student, "param_shapes", cases):
-        assert isinstance(got, Raised), ("param_shapes must raise ValueError while any parameter is uninitialized "
-                                         "(a lazy module before its first forward, even if other layers are initialized)")
-        assert got.is_a("ValueError"), (f"param_shapes raised {got.type} for an uninitialized (lazy) parameter: "
-                                        "it must raise ValueError")
+        assert isinstance(got, Raised), (_("param_shapes must raise ValueError while any parameter is "
+                                           "uninitialized (a lazy module before its first forward, "
+                                           "even if other layers are initialized)"))
+        assert got.is_a("ValueError"), (_("param_shapes raised {type} for an uninitialized (lazy) "
+                                          "parameter: it must raise ValueError").format(type=got.type))
 
 
 # ------------------------------------------------------------------ count_parameters
@@ -75,7 +82,7 @@ def _count(module: torch.nn.Module, trainable_only: bool = False) -> int:
 
 
 def _check_count(got, module: torch.nn.Module, trainable_only: bool) -> None:
-    assert is_int(got), f"count_parameters must return an integer, not {describe(got)}"
+    assert is_int(got), _("count_parameters must return an integer, not {kind}").format(kind=describe(got))
     want = _count(module, trainable_only)
     if got == want:
         return
@@ -85,17 +92,21 @@ def _check_count(got, module: torch.nn.Module, trainable_only: bool) -> None:
     state = sum(t.numel() for t in module.state_dict(keep_vars=True).values()
                 if not trainable_only or t.requires_grad)
     if got == state and state != want:
-        raise AssertionError("count_parameters counted what state_dict() holds: buffers (not parameters) and a "
-                             "shared parameter once per name; count each tensor of module.parameters() once")
+        raise AssertionError(_("count_parameters counted what state_dict() holds: buffers (not "
+                               "parameters) and a shared parameter once per name; count each tensor of "
+                               "module.parameters() once"))
     if got == everything and everything != want:
-        raise AssertionError("count_parameters counted a shared parameter once per name: count each tensor once")
+        raise AssertionError(_("count_parameters counted a shared parameter once per name: count each "
+                               "tensor once"))
     if got == with_buffers and with_buffers != want:
-        raise AssertionError("count_parameters counted buffers too: only parameters count")
+        raise AssertionError(_("count_parameters counted buffers too: only parameters count"))
     if trainable_only and got == _count(module):
-        raise AssertionError("count_parameters(m, trainable_only=True) counted frozen parameters (requires_grad=False)")
+        raise AssertionError(_("count_parameters(m, trainable_only=True) counted frozen parameters "
+                               "(requires_grad=False)"))
     if not trainable_only and got == _count(module, True):
-        raise AssertionError("count_parameters(m) left out frozen parameters: by default every parameter counts")
-    raise AssertionError("count_parameters gave a wrong number of scalars for a module")
+        raise AssertionError(_("count_parameters(m) left out frozen parameters: by default every "
+                               "parameter counts"))
+    raise AssertionError(_("count_parameters gave a wrong number of scalars for a module"))
 
 
 @pytest.mark.question("count_parameters", points=1)
@@ -120,9 +131,9 @@ def test_count_parameters_raises_value_error_while_uninitialized(student, rng):
     cases = zoo.cases(rng, lambda r: zoo.lazy(r, False), zoo.partly_lazy)
     for got in raises_each(student, "count_parameters", cases):
         assert isinstance(got, Raised) and got.is_a("ValueError"), (
-            "count_parameters must raise ValueError while any parameter is uninitialized "
-            "(a lazy module before its first forward, even if other layers are initialized)"
-            + (f" (it raised {got.type})" if isinstance(got, Raised) else ""))
+            _("count_parameters must raise ValueError while any parameter is uninitialized (a lazy "
+              "module before its first forward, even if other layers are initialized)")
+            + (_(" (it raised {type})").format(type=got.type) if isinstance(got, Raised) else ""))
 
 
 # ------------------------------------------------------------------ get_parameter
@@ -150,18 +161,23 @@ def test_get_parameter_returns_the_registered_object_for_every_name(student, rng
         first = {t.oid: n for n, t in reversed(snap.params)}
         reported = dict(snap.params)
         for name, got in pairs:
-            assert name in reported, (f"get_parameter changed the module: {name!r} is no longer one of its parameters "
-                                      "(get_parameter must only look the parameter up)")
+            assert name in reported, (_("get_parameter changed the module: {name!r} is no longer one "
+                                        "of its parameters (get_parameter must only look the parameter "
+                                        "up)").format(name=name))
             want = reported[name]
             if isinstance(got, Raised):
                 later = first.get(want.oid) != name
-                raise AssertionError(f"get_parameter(module, {name!r}) raised {got.type}"
-                                     + (": every name of a shared parameter must resolve, not only the first"
+                raise AssertionError(_("get_parameter(module, {name!r}) raised {type}").format(
+                                         name=name, type=got.type)
+                                     + (_(": every name of a shared parameter must resolve, not only "
+                                          "the first")
                                         if later else ""))
             assert isinstance(got, TensorRef) and got.is_parameter, (
-                f"get_parameter(module, {name!r}) must return the nn.Parameter itself, not {describe(got)}")
-            assert got.oid == want.oid, (f"get_parameter(module, {name!r}) returned a different object (a copy?): "
-                                         "return the very Parameter registered under that name")
+                _("get_parameter(module, {name!r}) must return the nn.Parameter itself, not {kind}").format(
+                    name=name, kind=describe(got)))
+            assert got.oid == want.oid, (_("get_parameter(module, {name!r}) returned a different "
+                                           "object (a copy?): return the very Parameter registered "
+                                           "under that name").format(name=name))
     # oids are the child's word: confirm identity by behaviour (a change through the result reaches the module)
     behaviour.confirm_get_parameter(student, rng, cases)
 
@@ -187,12 +203,14 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
         modules = {n for n, _ in snap.modules}
         plain = set(plain_tensors(build(case)))
         for name, got in pairs:
-            kind = ("a buffer" if name in buffers else "a submodule" if name in modules
-                    else "a plain tensor attribute" if name in plain else "not a name in the module")
-            assert isinstance(got, Raised), (f"get_parameter(module, {name!r}) must raise KeyError: {name!r} is {kind} "
-                                             f"(it returned {'None' if got is None else describe(got)})")
-            assert got.is_a("KeyError"), (f"get_parameter(module, {name!r}) raised {got.type}; "
-                                          f"it must raise KeyError ({name!r} is {kind})")
+            kind = (_("a buffer") if name in buffers else _("a submodule") if name in modules
+                    else _("a plain tensor attribute") if name in plain else _("not a name in the module"))
+            assert isinstance(got, Raised), (_("get_parameter(module, {name!r}) must raise KeyError: "
+                                               "{name!r} is {kind} (it returned {value})").format(
+                                                 name=name, kind=kind, value=_('None') if got is None else describe(got)))
+            assert got.is_a("KeyError"), (_("get_parameter(module, {name!r}) raised {type}; it must "
+                                            "raise KeyError ({name!r} is {kind})").format(
+                                              name=name, type=got.type, kind=kind))
 
 
 # ------------------------------------------------------------------ build_rgnet
@@ -222,55 +240,62 @@ def _rgnet_forward(snap, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.question("build_rgnet", points=1)
 def test_build_rgnet_structure_and_names(student, rng):
     """Sequential(block2(), Linear(4, 1)) with children 'block 0'…'block 3' and exactly rgnet's names"""
-    snap, _, _ = _rgnet(student, rng)
+    snap, _unused, _unused = _rgnet(student, rng)
     modules = dict(snap.modules)
     names = [n for n, _ in snap.params]
     for b in range(4):
-        assert f"0.block {b}" in modules, (f"block2() must register its children as 'block 0' … 'block 3' "
-                                           f"(add_module(f'block {{i}}', block1())); 'block {b}' is missing")
+        assert f"0.block {b}" in modules, (_("block2() must register its children as 'block 0' … "
+                                             "'block 3' (add_module(f'block {{i}}', block1())); 'block "
+                                             "{b}' is missing").format(b=b))
         for i, cls in enumerate(["Linear", "ReLU", "Linear", "ReLU"]):
             got = modules.get(f"0.block {b}.{i}")
             assert got is not None and got.cls == cls, (
-                f"each block is Sequential(Linear(4, 8), ReLU(), Linear(8, 4), ReLU()); "
-                f"child {i} of 'block {b}' is {got.cls if got else 'missing'}")
-    assert modules.get("1") is not None and modules["1"].cls == "Linear", "rgnet's second child is nn.Linear(4, 1)"
-    assert sorted(names) == sorted(RGNET_NAMES), ("the parameter names must be exactly those of "
-                                                  "Sequential(block2(), Linear(4, 1)) (e.g. '0.block 0.0.weight')")
-    assert names == RGNET_NAMES, "the parameters must come in rgnet's order: block 0 … block 3, then the output layer"
+                _("each block is Sequential(Linear(4, 8), ReLU(), Linear(8, 4), ReLU()); child {i} of "
+                  "'block {b}' is {value}").format(i=i, b=b, value=got.cls if got else _('missing')))
+    assert modules.get("1") is not None and modules["1"].cls == "Linear", _("rgnet's second child is nn.Linear(4, 1)")
+    assert sorted(names) == sorted(RGNET_NAMES), (_("the parameter names must be exactly those of "
+                                                    "Sequential(block2(), Linear(4, 1)) (e.g. '0.block "
+                                                    "0.0.weight')"))
+    assert names == RGNET_NAMES, _("the parameters must come in rgnet's order: block 0 … block 3, then "
+                                   "the output layer")
     for name, t in snap.params:
         layer = name.split(".")[-2]
         want = {"0": (8, 4), "2": (4, 8)}.get(layer, (1, 4)) if name.endswith("weight") else \
             {"0": (8,), "2": (4,)}.get(layer, (1,))
-        assert t.shape == want, f"{name} has the wrong shape: blocks are Linear(4, 8) then Linear(8, 4), output Linear(4, 1)"
+        assert t.shape == want, _("{name} has the wrong shape: blocks are Linear(4, 8) then Linear(8, "
+                                  "4), output Linear(4, 1)").format(name=name)
 
 
 @pytest.mark.question("build_rgnet", points=1)
 def test_build_rgnet_shares_nothing_between_blocks(student, rng):
     """no parameter shared: every block and layer its own module"""
-    snap, _, _ = _rgnet(student, rng)
+    snap, _unused, _unused = _rgnet(student, rng)
     names = [n for n, _ in snap.params]
     for group in snap.module_groups():
         if not any(n.startswith(group[0] + ".") for n in names):
             continue  # a parameter-free module (a ReLU) used twice shares no parameter
-        raise AssertionError(f"{' and '.join(repr(n) for n in group[:2])} are the same module: "
-                             "create a new block (and new layers) for every name")
+        raise AssertionError(_("{names} are the same module: create a new block (and new layers) for "
+                               "every name").format(names=' and '.join(repr(n) for n in group[:2])))
     for group in snap.shared_groups():
-        raise AssertionError(f"{group[0]!r} and {group[1]!r} are the same tensor: no parameter may be shared")
+        raise AssertionError(_("{group!r} and {group2!r} are the same tensor: no parameter may be "
+                               "shared").format(group=group[0], group2=group[1]))
     # oids are the child's word: a distinct value written through every name must show under that name only
     behaviour.confirm_parameters(student, rng, lambda p: p.call("build_rgnet"), snap, None, "build_rgnet()",
-                                 "Create a new block (and new layers) for every name: no parameter may be shared")
+                                 _("Create a new block (and new layers) for every name: no parameter "
+                                   "may be shared"))
 
 
 @pytest.mark.question("build_rgnet", points=1)
 def test_build_rgnet_computes_rgnet(student, rng):
     """the forward pass is rgnet's on a batch of 4 features"""
     snap, x, out = _rgnet(student, rng)
-    assert not isinstance(out, Raised), f"rgnet(X) raised {getattr(out, 'type', '')} for X of shape {tuple(x.shape)}"
+    assert not isinstance(out, Raised), _("rgnet(X) raised {out} for X of shape {shape}").format(
+                                            out=getattr(out, 'type', ''), shape=tuple(x.shape))
     assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
-        "rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)"
+        _("rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)")
     if all(n in dict(snap.params) for n in RGNET_NAMES):
         assert torch.allclose(out.data, _rgnet_forward(snap, x), rtol=1e-4, atol=1e-5), \
-            "rgnet(X) does not compute block 0 … block 3 then the output layer"
+            _("rgnet(X) does not compute block 0 … block 3 then the output layer")
 
 
 # ------------------------------------------------------------------ FrozenHiddenMLP
@@ -293,33 +318,35 @@ def _frozen(student, rng, extra=None):
 @pytest.mark.question("FrozenHiddenMLP", points=1)
 def test_frozen_hidden_mlp_rand_weight_is_a_buffer(student, rng):
     """rand_weight is a (20, 20) buffer of torch.rand values; parameters are exactly linear.weight, linear.bias"""
-    result, snap, _, _, _ = _frozen(student, rng)
+    result, snap, _unused, _unused, _unused = _frozen(student, rng)
     snap = result[snap]
     names = [n for n, _ in snap.params]
     buffers = dict(snap.buffers)
-    assert "rand_weight" not in names, "rand_weight must be a buffer (register_buffer), not a parameter"
-    assert "rand_weight" in buffers, "rand_weight must be registered as a buffer: register_buffer('rand_weight', …)"
+    assert "rand_weight" not in names, _("rand_weight must be a buffer (register_buffer), not a "
+                                         "parameter")
+    assert "rand_weight" in buffers, _("rand_weight must be registered as a buffer: "
+                                       "register_buffer('rand_weight', …)")
     assert names == ["linear.weight", "linear.bias"], (
-        "named_parameters() must yield exactly linear.weight and linear.bias")
+        _("named_parameters() must yield exactly linear.weight and linear.bias"))
     w = buffers["rand_weight"]
-    assert w.shape == (20, 20), "rand_weight must have shape (20, 20)"
+    assert w.shape == (20, 20), _("rand_weight must have shape (20, 20)")
     # torch.rand draws from [0, 1): the values stay there, and 400 of them have a standard
     # deviation near 0.289; below 0.2 has probability far under 1e-12 for a torch.rand draw.
     assert bool(((w.data >= 0) & (w.data < 1)).all()) and float(w.data.double().std()) > 0.2, \
-        "rand_weight's values must come from torch.rand (uniform on [0, 1))"
+        _("rand_weight's values must come from torch.rand (uniform on [0, 1))")
     weight = snap.param("linear.weight")
     if not weight.lazy:  # a LazyLinear whose forward raised has no shape yet: the forward rule fails it
-        assert weight.shape == (20, 20), "linear must be an nn.Linear(20, 20)"
+        assert weight.shape == (20, 20), _("linear must be an nn.Linear(20, 20)")
 
 
 @pytest.mark.question("FrozenHiddenMLP", points=1)
 def test_frozen_hidden_mlp_state_dict(student, rng):
     """state_dict() holds exactly rand_weight, linear.weight, linear.bias"""
-    result, snap, _, _, _ = _frozen(student, rng)
+    result, snap, _unused, _unused, _unused = _frozen(student, rng)
     keys = result[snap].state_dict
     assert sorted(keys) == sorted(["rand_weight", "linear.weight", "linear.bias"]), (
-        "state_dict() must hold exactly rand_weight, linear.weight and linear.bias"
-        + (" (rand_weight is missing: a plain attribute or persistent=False is not saved)"
+        _("state_dict() must hold exactly rand_weight, linear.weight and linear.bias")
+        + (_(" (rand_weight is missing: a plain attribute or persistent=False is not saved)")
            if "rand_weight" not in keys else ""))
 
 
@@ -339,13 +366,16 @@ def test_frozen_hidden_mlp_forward_is_fixed_hidden_mlps(student, rng):
     # whatever rand_weight is registered as; the other rules judge that.
     result, snap, x, out, rw = _frozen(student, rng, lambda p, net, gen: p.ret(p.attr(net, "rand_weight")))
     snap, out, rw = result[snap], result[out], result.get(rw)
-    assert not isinstance(out, Raised), f"forward raised {out.type} for X of shape {tuple(x.shape)}"
-    assert isinstance(out, TensorRef) and out.shape == (), "forward must return X.sum(), a 0-dimensional tensor"
+    assert not isinstance(out, Raised), _("forward raised {type} for X of shape {shape}").format(
+                                            type=out.type, shape=tuple(x.shape))
+    assert isinstance(out, TensorRef) and out.shape == (), _("forward must return X.sum(), a "
+                                                             "0-dimensional tensor")
     params = dict(snap.params)
     if isinstance(rw, TensorRef) and rw.shape == (20, 20) and "linear.weight" in params and "linear.bias" in params:
         want = _fixed_hidden_forward(x, rw.data.float(), params["linear.weight"].data, params["linear.bias"].data)
         assert torch.allclose(out.data, want, rtol=1e-4, atol=1e-6), \
-            "forward must be FixedHiddenMLP's: linear, relu(X @ rand_weight + 1), the same linear, halve while |X|.sum() > 1, sum"
+            _("forward must be FixedHiddenMLP's: linear, relu(X @ rand_weight + 1), the same linear, "
+              "halve while |X|.sum() > 1, sum")
 
 
 @pytest.mark.question("FrozenHiddenMLP", points=1)
@@ -361,23 +391,27 @@ def test_frozen_hidden_mlp_buffer_follows_to_and_load_state_dict(student, rng):
         moved = p.snapshot(net)
         return new, load, loaded, moved
 
-    result, _, _, _, (new, load, loaded, moved) = _frozen(student, rng, extra)
+    result, _unused, _unused, _unused, (new, load, loaded, moved) = _frozen(student, rng, extra)
     load = result[load]
     if isinstance(load, Raised):
         why = " ".join(load.message.split())[:200]  # e.g. Unexpected key(s) in state_dict: "rand_weight"
         raise AssertionError(
-            f"load_state_dict of a state_dict with rand_weight, linear.weight and linear.bias raised {load.type}"
-            + (f" ({why})" if why else "") + ": "
-            + ("rand_weight must be loaded with the module's state (register_buffer)" if "rand_weight" in load.message
-               else "load_state_dict must accept rand_weight, linear.weight and linear.bias"))
+            _("load_state_dict of a state_dict with rand_weight, linear.weight and linear.bias raised "
+              "{type}").format(type=load.type)
+            + (f" ({why})" if why else "") + _(": ")
+            + (_("rand_weight must be loaded with the module's state (register_buffer)") if "rand_weight" in load.message
+               else _("load_state_dict must accept rand_weight, linear.weight and linear.bias")))
     # the buffer rule is judged on its own: here rand_weight only has to follow the module
     loaded = dict(result[loaded].buffers) | dict(result[loaded].params)
     moved = dict(result[moved].buffers) | dict(result[moved].params)
-    assert "rand_weight" in loaded, ("rand_weight must be part of the module's state (register_buffer): "
-                                     "a plain attribute is not loaded by load_state_dict nor moved by .to")
+    assert "rand_weight" in loaded, (_("rand_weight must be part of the module's state "
+                                       "(register_buffer): a plain attribute is not loaded by "
+                                       "load_state_dict nor moved by .to"))
     assert torch.equal(loaded["rand_weight"].data, new["rand_weight"]), (
-        "load_state_dict must set rand_weight (a buffer registered with persistent=False is not loaded)")
-    assert moved["rand_weight"].dtype == "float64", "rand_weight must follow the module through .to(torch.float64)"
+        _("load_state_dict must set rand_weight (a buffer registered with persistent=False is not "
+          "loaded)"))
+    assert moved["rand_weight"].dtype == "float64", _("rand_weight must follow the module through "
+                                                      ".to(torch.float64)")
 
 
 # ------------------------------------------------------------------ shared_names
@@ -411,7 +445,7 @@ def p_build_tied(p: Program, case):
     for path, attr, src in spec.get("ties", []):
         p.method(walk(path), "__setattr__", attr, walk(src))
     if spec.get("zero"):
-        for name, _ in build(case).named_parameters():
+        for name, _unused in build(case).named_parameters():
             p.torch("nn.init.zeros_", walk(name.split(".")))
     return m
 
@@ -430,26 +464,29 @@ def _groups(module: torch.nn.Module) -> list[list[str]]:
 
 
 def _check_groups(got, module) -> None:
-    assert isinstance(got, list), f"shared_names must return a list, not {describe(got)}"
-    assert all(isinstance(g, (list, tuple)) for g in got), "each group of shared_names must be a list (or tuple) of names"
+    assert isinstance(got, list), _("shared_names must return a list, not {kind}").format(kind=describe(got))
+    assert all(isinstance(g, (list, tuple)) for g in got), _("each group of shared_names must be a "
+                                                             "list (or tuple) of names")
     got = [list(g) for g in got]
     want = _groups(module)
     if want and not got:
-        raise AssertionError("shared_names found no sharing where a parameter is registered under several names "
-                             "(a layer registered twice, or one Parameter put into two layers)")
+        raise AssertionError(_("shared_names found no sharing where a parameter is registered under "
+                               "several names (a layer registered twice, or one Parameter put into two "
+                               "layers)"))
     if not want and got:
-        note = ("parameters with a single name are left out" if any(len(g) < 2 for g in got)
-                else "the same parameter means the same object, not equal values")
-        raise AssertionError(f"shared_names reported sharing in a module where nothing is shared: return [] ({note})")
-    assert all(isinstance(n, str) for g in got for n in g), "shared_names: each group must hold the names (strings)"
-    assert all(len(g) > 1 for g in got), ("shared_names returned a group with a single name: "
-                                          "parameters reachable under only one name are left out")
+        note = (_("parameters with a single name are left out") if any(len(g) < 2 for g in got)
+                else _("the same parameter means the same object, not equal values"))
+        raise AssertionError(_("shared_names reported sharing in a module where nothing is shared: "
+                               "return [] ({note})").format(note=note))
+    assert all(isinstance(n, str) for g in got for n in g), _("shared_names: each group must hold the names (strings)")
+    assert all(len(g) > 1 for g in got), (_("shared_names returned a group with a single name: "
+                                            "parameters reachable under only one name are left out"))
     assert sorted(map(sorted, got)) == sorted(map(sorted, want)), (
-        "shared_names must group every name of each shared parameter (a layer registered twice, or one "
-        "Parameter put into two layers: look at named_parameters(remove_duplicate=False), grouped by "
-        "identity), and leave single names out")
-    assert got == want, ("shared_names: names within a group, and the groups, must follow "
-                         "named_parameters(remove_duplicate=False) order")
+        _("shared_names must group every name of each shared parameter (a layer registered twice, or "
+          "one Parameter put into two layers: look at named_parameters(remove_duplicate=False), "
+          "grouped by identity), and leave single names out"))
+    assert got == want, (_("shared_names: names within a group, and the groups, must follow "
+                           "named_parameters(remove_duplicate=False) order"))
 
 
 def _shared_names_each(student, cases):

@@ -33,6 +33,7 @@ import torch
 from ..engine.channel import Raised, TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
+from ..i18n import N_, _
 from . import behaviour
 from . import init_stats as st
 from .zoo import _name, chimera
@@ -65,10 +66,10 @@ class Law:
 
 LAWS = {
     "init_normal": Law("normal", "zero", "N(0, 0.01²)", std=0.01),
-    "init_constant": Law("const", "zero", "all ones", value=1.0),
+    "init_constant": Law("const", "zero", N_("all ones"), value=1.0),
     "init_xavier": Law("xavier", "keep", "U(−a, a), a = √(6 / (fan_in + fan_out))"),
-    "init_42": Law("const", "keep", "all 42", value=42.0),
-    "my_init": Law("my", "keep", "U(−10, 10) with every |w| < 5 set to 0"),
+    "init_42": Law("const", "keep", N_("all 42"), value=42.0),
+    "my_init": Law("my", "keep", N_("U(−10, 10) with every |w| < 5 set to 0")),
     "init_kaiming_relu": Law("normal", "zero", "N(0, 2 / fan_in)"),
 }
 
@@ -93,37 +94,42 @@ def _weights(snap: Snapshot) -> dict[str, TensorRef]:
 def _law_hint(name: str, finding: st.Finding, fan_in: int, fan_out: int, where: str = "") -> str:
     """Name the mistake a failed law check points to, without hidden values."""
     law = LAWS[name]
-    what = f"{name}'s weights{where} do not follow {law.text}"
+    what = _("{name}'s weights{where} do not follow {text}").format(name=name, where=where, text=_(law.text))
     r = finding.ratio
     if law.kind == "normal":
         if finding.check == "spread":
             if law.std is None and abs(r - math.sqrt(fan_in / fan_out)) < 0.05 * r:
-                return f"{what}: their spread matches fan_out; He initialization for ReLU uses fan_in (in_features)"
+                return _("{what}: their spread matches fan_out; He initialization for ReLU uses fan_in "
+                         "(in_features)").format(what=what)
             if law.std is not None and abs(r - 10) < 1:
-                return f"{what}: their standard deviation is about 10× too large (std is 0.01; 0.01 is not the variance)"
-            return f"{what}: their standard deviation is about {r:.2g}× what it should be"
+                return _("{what}: their standard deviation is about 10× too large (std is 0.01; 0.01 "
+                         "is not the variance)").format(what=what)
+            return _("{what}: their standard deviation is about {r:.2g}× what it should be").format(what=what, r=r)
         if finding.detail == "uniform":
-            return f"{what}: they look uniform, not normal (draw from a normal distribution)"
-        return f"{what}: they are not normally distributed around 0"
+            return _("{what}: they look uniform, not normal (draw from a normal distribution)").format(what=what)
+        return _("{what}: they are not normally distributed around 0").format(what=what)
     if law.kind == "xavier":
         if finding.check == "support":
             if finding.detail == "normal":
-                return f"{what}: some exceed the bound a and they look normal (Xavier normal instead of uniform?)"
-            return f"{what}: some exceed the bound a = √(6 / (fan_in + fan_out))"
+                return _("{what}: some exceed the bound a and they look normal (Xavier normal instead "
+                         "of uniform?)").format(what=what)
+            return _("{what}: some exceed the bound a = √(6 / (fan_in + fan_out))").format(what=what)
         if finding.check == "spread":
-            return f"{what}: they stay inside (−a, a) but their spread is about {r:.2g}× that of U(−a, a) (check a)"
-        return f"{what}: they are not uniformly spread over (−a, a)"
+            return _("{what}: they stay inside (−a, a) but their spread is about {r:.2g}× that of "
+                     "U(−a, a) (check a)").format(what=what, r=r)
+        return _("{what}: they are not uniformly spread over (−a, a)").format(what=what)
     if law.kind == "my":
         if finding.check == "support":
             if finding.detail == "large":
-                return f"{what}: some |w| exceed 10 (draw from U(−10, 10))"
-            return (f"{what}: some nonzero entries have |w| < 5; every entry with |w| < 5 must become 0 "
-                    f"(is the comparison reversed, or the threshold not 5?)")
+                return _("{what}: some |w| exceed 10 (draw from U(−10, 10))").format(what=what)
+            return (_("{what}: some nonzero entries have |w| < 5; every entry with |w| < 5 must become "
+                      "0 (is the comparison reversed, or the threshold not 5?)").format(what=what))
         if finding.check == "zeros":
             if finding.detail == "no negatives":
-                return f"{what}: every negative entry became 0 (compare |w|, not w, with 5)"
-            return f"{what}: the share of zeros is about {finding.ratio:.2f}, not ½ (only entries with |w| < 5 become 0)"
-        return f"{what}: the nonzero entries are not uniform on [−10, −5] ∪ [5, 10]"
+                return _("{what}: every negative entry became 0 (compare |w|, not w, with 5)").format(what=what)
+            return _("{what}: the share of zeros is about {ratio:.2f}, not ½ (only entries with |w| < "
+                     "5 become 0)").format(what=what, ratio=finding.ratio)
+        return _("{what}: the nonzero entries are not uniform on [−10, −5] ∪ [5, 10]").format(what=what)
     raise AssertionError(what)  # pragma: no cover
 
 
@@ -131,7 +137,7 @@ def _check_law(name: str, w: TensorRef, fan_in: int, fan_out: int, alpha: float,
     """The law of a random initializer on one weight; alpha is what its two assertions spend together."""
     law = LAWS[name]
     assert w is not None and w.data is not None and w.shape == (fan_out, fan_in), \
-        f"{name} changed the shape of a weight{where}"
+        _("{name} changed the shape of a weight{where}").format(name=name, where=where)
     if law.kind == "normal":
         finding = st.normal_law(w.data, law.sigma(fan_in, fan_out), alpha)
     elif law.kind == "xavier":
@@ -146,26 +152,27 @@ def _initialized(name: str, got: TensorRef, old: torch.Tensor, what: str) -> Non
     """A weight the initializer must have set: changed from its old (PyTorch default) values. (Its law,
     the constant included, is the weight rule's business: each rule checks one thing.)"""
     assert not (got.shape == tuple(old.shape) and torch.equal(got.data, old)), \
-        f"{name} left {what} unchanged: it must be initialized"
+        _("{name} left {what} unchanged: it must be initialized").format(name=name, what=what)
 
 
-def _bias_ok(name: str, got: TensorRef, old: torch.Tensor | None, what: str = "the bias of an nn.Linear",
+def _bias_ok(name: str, got: TensorRef, old: torch.Tensor | None, what: str | None = None,
              mode: str | None = None, who: str | None = None) -> None:
     """A Linear's bias after the initializer: all zeros (mode "zero"), or exactly as it was ("keep").
     mode defaults to the law of ``name``; ``old`` is None when the bias was lazy; ``who`` names the
-    function for the hint (default ``name``)."""
+    function for the hint (default ``name``); ``what`` the bias (default: the bias of an nn.Linear)."""
     mode = mode or LAWS[name].bias
     who = who or name
+    what = what if what is not None else _("the bias of an nn.Linear")
     if mode == "zero":
         if torch.all(got.data == 0):
             return
         if old is not None and torch.equal(got.data, old):
-            raise AssertionError(f"{who} left {what} unchanged: set it to zero")
-        raise AssertionError(f"{who} must set {what} to all zeros")
+            raise AssertionError(_("{who} left {what} unchanged: set it to zero").format(who=who, what=what))
+        raise AssertionError(_("{who} must set {what} to all zeros").format(who=who, what=what))
     if not torch.equal(got.data, old):
         if torch.all(got.data == 0):
-            raise AssertionError(f"{who} zeroed {what}: leave the bias unchanged")
-        raise AssertionError(f"{who} changed {what}: leave the bias unchanged")
+            raise AssertionError(_("{who} zeroed {what}: leave the bias unchanged").format(who=who, what=what))
+        raise AssertionError(_("{who} changed {what}: leave the bias unchanged").format(who=who, what=what))
 
 
 # ------------------------------------------------------------------ shared probes
@@ -235,8 +242,8 @@ def _weights_law(student, rng: random.Random, name: str) -> None:
         p.call(f, single)
         s_net, s_single = p.snapshot(net), p.snapshot(single)
         res = student.run(p, f"{name}(m)")
-        layers = [(_weights(res[s_net]).get("0.weight"), i1, o1, " (via net.apply)"),
-                  (_weights(res[s_net]).get("2.weight"), i2, o2, " (via net.apply)"),
+        layers = [(_weights(res[s_net]).get("0.weight"), i1, o1, _(" (via net.apply)")),
+                  (_weights(res[s_net]).get("2.weight"), i2, o2, _(" (via net.apply)")),
                   (_weights(res[s_single]).get("weight"), i3, o3, "")]
         # Three layers of 86k–161k i.i.d. draws, two assertions each (a KS test against the exact law
         # and a moment test: chi-square for normal laws, Hoeffding on w² for Xavier, Hoeffding on the
@@ -251,14 +258,16 @@ def _weights_law(student, rng: random.Random, name: str) -> None:
     p.call(f, single)
     s_net, s_single = p.snapshot(net), p.snapshot(single)
     res = student.run(p, f"{name}(m)")
-    for w, where in [(_weights(res[s_net]).get("0.weight"), " (via net.apply)"),
-                     (_weights(res[s_net]).get("2.weight"), " (a float64 layer, via net.apply)"),
+    for w, where in [(_weights(res[s_net]).get("0.weight"), _(" (via net.apply)")),
+                     (_weights(res[s_net]).get("2.weight"), _(" (a float64 layer, via net.apply)")),
                      (_weights(res[s_single]).get("weight"), "")]:
-        assert w is not None, f"{name} removed a weight"
+        assert w is not None, _("{name} removed a weight").format(name=name)
         if not torch.all(w.data == law.value):  # exact
             if torch.all(w.data == 0):
-                raise AssertionError(f"{name} set the weight{where} to zeros: every entry must be {law.value:g}")
-            raise AssertionError(f"{name} must set every entry of the weight{where} to {law.value:g}")
+                raise AssertionError(_("{name} set the weight{where} to zeros: every entry must be "
+                                       "{value:g}").format(name=name, where=where, value=law.value))
+            raise AssertionError(_("{name} must set every entry of the weight{where} to {value:g}").format(
+                                     name=name, where=where, value=law.value))
 
 
 # ------------------------------------------------------------------ rule 2: the bias
@@ -285,16 +294,18 @@ def _bias(student, rng: random.Random, name: str) -> None:
     res = student.run(p, f"{name}(m)")
     for key, bias_name in [("seq", "0.bias"), ("seq", "2.bias"), ("single", "bias")]:
         got = _weights(res[snaps[key]]).get(bias_name)
-        assert got is not None, f"{name} removed the bias of an nn.Linear"
+        assert got is not None, _("{name} removed the bias of an nn.Linear").format(name=name)
         _bias_ok(name, got, res[befores[key]].param(bias_name).data)
     for key, w_name in [("nobias", "weight"), ("nobias_seq", "0.weight")]:
         r = res[raised[key]]
         if isinstance(r, Raised):
-            raise AssertionError(f"{name} raised {r.type} on an nn.Linear without bias (bias=False, so m.bias is "
-                                 f"None): initialize its weight and skip the bias")
+            raise AssertionError(_("{name} raised {type} on an nn.Linear without bias (bias=False, so "
+                                   "m.bias is None): initialize its weight and skip the bias").format(
+                                     name=name, type=r.type))
         got = _weights(res[snaps[key]])
-        assert not any(n.endswith("bias") for n in got), f"{name} added a bias to an nn.Linear built without one"
-        _initialized(name, got[w_name], res[befores[key]].param(w_name).data, "the weight of a bias-free nn.Linear")
+        assert not any(n.endswith("bias") for n in got), _("{name} added a bias to an nn.Linear built "
+                                                           "without one").format(name=name)
+        _initialized(name, got[w_name], res[befores[key]].param(w_name).data, _("the weight of a bias-free nn.Linear"))
 
 
 # ------------------------------------------------------------------ rule 3: only nn.Linear, subclasses included
@@ -328,7 +339,7 @@ def _only_linear(student, rng: random.Random, name: str) -> None:
     before = p.snapshot(top)
     p.method(top, "apply", f)
     after = p.snapshot(top)
-    res = student.run(p, f"{name}(m) via net.apply")
+    res = student.run(p, _("{name}(m) via net.apply").format(name=name))
     before, after = res[before], res[after]
     linears = {f"0.{names[2]}": "an nn.Linear", f"0.{names[5]}.proj": "an nn.Linear inside a custom module",
                "1.0": "a materialized nn.LazyLinear", "2": "a subclass of nn.Linear",
@@ -336,17 +347,17 @@ def _only_linear(student, rng: random.Random, name: str) -> None:
     old = dict(before.params)
     for module, what in linears.items():
         got = dict(after.params).get(f"{module}.weight")
-        assert got is not None, f"{name} removed the weight of {what}"
+        assert got is not None, _("{name} removed the weight of {what}").format(name=name, what=what)
         if "subclass" in what and torch.equal(got.data, old[f"{module}.weight"].data):
-            raise AssertionError(f"{name} left the weight of {what} unchanged: type(m) == nn.Linear misses "
-                                 f"subclasses, use isinstance(m, nn.Linear)")
-        _initialized(name, got, old[f"{module}.weight"].data, f"the weight of {what}")
+            raise AssertionError(_("{name} left the weight of {what} unchanged: type(m) == nn.Linear "
+                                   "misses subclasses, use isinstance(m, nn.Linear)").format(name=name, what=what))
+        _initialized(name, got, old[f"{module}.weight"].data, _("the weight of {what}").format(what=what))
     skip = {f"{m}.{k}" for m in linears for k in ("weight", "bias")}
     for changed in _changed(before, after, skip):
         owner = _owner(changed)
-        raise AssertionError(f"{name} changed {changed.split()[0] if changed.startswith('buffer') else 'parameter'} "
-                             f"{changed.removeprefix('buffer ')!r} of a {_module_cls(before, owner)}: act only on "
-                             f"nn.Linear modules and leave every other module untouched")
+        raise AssertionError(_("{name} changed {value} {removeprefix!r} of a {before}: act only on "
+                               "nn.Linear modules and leave every other module untouched").format(
+                                 name=name, value=_('buffer') if changed.startswith('buffer') else _('parameter'), removeprefix=changed.removeprefix('buffer '), before=_module_cls(before, owner)))
 
 
 # ------------------------------------------------------------------ rule 4: in place
@@ -368,26 +379,34 @@ def _in_place(student, rng: random.Random, name: str) -> None:
     for before, after in zip(befores, afters):
         before, after = res[before], res[after]
         new = dict(after.params)
-        assert list(new) == [n for n, _ in before.params], f"{name} added, removed or renamed parameters: work in place"
+        assert list(new) == [n for n, _ in before.params], _("{name} added, removed or renamed "
+                                                             "parameters: work in place").format(name=name)
         for pname, old in before.params:
             got = new[pname]
-            assert got.oid == old.oid, (f"{name} registered a new object as {pname!r}: keep the same Parameter and "
-                                        f"change its values in place (nn.init.*_, or under torch.no_grad())")
-            assert got.is_parameter, f"{name} replaced the Parameter {pname!r} by a plain tensor"
-            assert got.dtype == old.dtype, (f"{name} turned the {old.dtype} parameter {pname!r} into {got.dtype}: "
-                                            f"keep its dtype (a new tensor like torch.ones(shape) is float32)")
+            assert got.oid == old.oid, (_("{name} registered a new object as {pname!r}: keep the same "
+                                          "Parameter and change its values in place (nn.init.*_, or "
+                                          "under torch.no_grad())").format(name=name, pname=pname))
+            assert got.is_parameter, _("{name} replaced the Parameter {pname!r} by a plain tensor").format(
+                                         name=name, pname=pname)
+            assert got.dtype == old.dtype, (_("{name} turned the {dtype} parameter {pname!r} into "
+                                              "{dtype2}: keep its dtype (a new tensor like "
+                                              "torch.ones(shape) is float32)").format(
+                                                name=name, dtype=old.dtype, pname=pname, dtype2=got.dtype))
             assert got.requires_grad == old.requires_grad, (
-                f"{name} changed requires_grad of {pname!r} (frozen parameters stay frozen, trainable ones trainable)")
+                _("{name} changed requires_grad of {pname!r} (frozen parameters stay frozen, trainable "
+                  "ones trainable)").format(name=name, pname=pname))
             assert got.is_leaf and got.grad_fn is None, (
-                f"{name} left autograd history on {pname!r} ({got.grad_fn}): change values under torch.no_grad()")
-            assert got.grad is None, f"{name} created a .grad for {pname!r}"
+                _("{name} left autograd history on {pname!r} ({grad_fn}): change values under "
+                  "torch.no_grad()").format(name=name, pname=pname, grad_fn=got.grad_fn))
+            assert got.grad is None, _("{name} created a .grad for {pname!r}").format(name=name, pname=pname)
             if pname.endswith("weight"):
-                _initialized(name, got, old.data, f"the weight {pname!r} (a frozen or float64 nn.Linear)")
+                _initialized(name, got, old.data, _("the weight {pname!r} (a frozen or float64 nn.Linear)").format(pname=pname))
     # oids are the child's word: the Parameters held before the call must still be the ones registered after it
     behaviour.confirm_same_objects(student, rng, [(case, None) for case in cases],
                                    lambda p, net, case: p.method(net, "apply", p.name(name), catch=True), f"{name}(m)",
-                                   f"{name} registered new objects: keep the same Parameters and change their values "
-                                   "in place (nn.init.*_, or under torch.no_grad())")
+                                   _("{name} registered new objects: keep the same Parameters and "
+                                     "change their values in place (nn.init.*_, or under "
+                                     "torch.no_grad())").format(name=name))
 
 
 # ------------------------------------------------------------------ rule 5: torch's global generator
@@ -416,19 +435,19 @@ def _generator(student, rng: random.Random, name: str) -> None:
     if law.random:
         w0, w1 = _weights(pair)["0.weight"], _weights(pair)["1.weight"]
         assert not torch.equal(w0.data, w1.data), (
-            f"{name} gave two layers initialized one after the other the same weights: it reseeds torch's "
-            f"generator (torch.manual_seed inside the initializer?); never reseed it")
+            _("{name} gave two layers initialized one after the other the same weights: it reseeds "
+              "torch's generator (torch.manual_seed inside the initializer?); never reseed it").format(name=name))
     same = all(torch.equal(x.data, y.data) for (_, x), (_, y) in zip(a.params, b.params))
     assert same and len(a.params) == len(b.params), (
-        f"torch.manual_seed(s) before {name}(m) does not reproduce its weights: draw from torch's global "
-        f"generator (nn.init.*_, tensor.normal_/uniform_, torch.randn), not NumPy, random or a torch.Generator "
-        f"of your own, and don't reseed it")
+        _("torch.manual_seed(s) before {name}(m) does not reproduce its weights: draw from torch's "
+          "global generator (nn.init.*_, tensor.normal_/uniform_, torch.randn), not NumPy, random or a "
+          "torch.Generator of your own, and don't reseed it").format(name=name))
     assert torch.equal(ra.data, rb.data), (
-        f"torch.manual_seed(s) before {name}(m) does not reproduce what torch draws next: the initializer must "
-        f"not reseed torch's generator nondeterministically (torch.seed()?)")
+        _("torch.manual_seed(s) before {name}(m) does not reproduce what torch draws next: the "
+          "initializer must not reseed torch's generator nondeterministically (torch.seed()?)").format(name=name))
     assert not torch.equal(ra.data, after.data), (
-        f"{name} reseeds torch's global generator (torch.manual_seed inside it?): after it, torch drew the same "
-        f"numbers whatever the caller's seed; never reseed the generator")
+        _("{name} reseeds torch's global generator (torch.manual_seed inside it?): after it, torch "
+          "drew the same numbers whatever the caller's seed; never reseed the generator").format(name=name))
 
 
 # ------------------------------------------------------------------ the six initializers: five rules each
@@ -702,12 +721,12 @@ def _first_last(student, nets: list[Net], rng: random.Random):
         plan.append((before, p.snapshot(m), p.same(out, m), p.ret(out)))
     res = student.run(p, "init_first_last(net)")
     found = [tuple(res[s] for s in slots) for slots in plan]
-    for _, _, _, out in found:
+    for _unused, _unused, _unused, out in found:
         if isinstance(out, Raised):
-            hint = f"init_first_last raised {out.type} for a net with several nn.Linear modules"
+            hint = _("init_first_last raised {type} for a net with several nn.Linear modules").format(type=out.type)
             if out.is_a("ValueError"):
-                hint += (" (some nested in blocks, a ModuleList or a ModuleDict): count every nn.Linear "
-                         "in net.modules(), not only the top-level children")
+                hint += _(" (some nested in blocks, a ModuleList or a ModuleDict): count every nn.Linear "
+                          "in net.modules(), not only the top-level children")
             raise AssertionError(hint + (f": {out.message[:200]}" if not out.is_a("ValueError") else ""))
     return found
 
@@ -716,43 +735,45 @@ def _first_last(student, nets: list[Net], rng: random.Random):
 def test_init_first_last_first_linear_gets_xavier(student, rng):
     """the first nn.Linear in net.modules() order (nested) gets Xavier uniform; its bias is unchanged"""
     nets = [_nested_seq(rng, True), _custom_lists(rng, True)]
-    for net, (before, after, _, _) in zip(nets, _first_last(student, nets, rng)):
+    for net, (before, after, _unused, _unused) in zip(nets, _first_last(student, nets, rng)):
         w = _weights(after).get(f"{net.first}.weight")
-        assert w is not None, "init_first_last removed the first nn.Linear's weight"
+        assert w is not None, _("init_first_last removed the first nn.Linear's weight")
         assert not torch.equal(w.data, _weights(before)[f"{net.first}.weight"].data), (
-            "init_first_last left the first nn.Linear unchanged: the first one in net.modules() order "
-            "(it may be nested inside a block) gets init_xavier")
+            _("init_first_last left the first nn.Linear unchanged: the first one in net.modules() "
+              "order (it may be nested inside a block) gets init_xavier"))
         # Two first layers of 86k–147k weights, each: exact support, then a Hoeffding moment test and a
         # KS test at ALPHA / 4 each (uniform_law splits its alpha in two): false failure <= ALPHA.
         fan_in, fan_out = net.fan
         finding = st.uniform_law(w.data, math.sqrt(6 / (fan_in + fan_out)), ALPHA / 2)
         if finding is not None:
             raise AssertionError("init_first_last: " + _law_hint("init_xavier", finding, fan_in, fan_out,
-                                                                  " on the first nn.Linear"))
+                                                                  _(" on the first nn.Linear")))
         _bias_ok("init_xavier", _weights(after)[f"{net.first}.bias"], _weights(before)[f"{net.first}.bias"].data,
-                 "the bias of the first nn.Linear", who="init_first_last")
+                 _("the bias of the first nn.Linear"), who="init_first_last")
 
 
 @pytest.mark.question("init_first_last", points=1)
 def test_init_first_last_last_linear_gets_42_rest_untouched(student, rng):
     """the last nn.Linear gets 42 (bias unchanged); every other module is left untouched"""
     nets = [_nested_seq(rng, False), _custom_lists(rng, False), _two_linears(rng)]
-    for net, (before, after, _, _) in zip(nets, _first_last(student, nets, rng)):
+    for net, (before, after, _unused, _unused) in zip(nets, _first_last(student, nets, rng)):
         w = _weights(after).get(f"{net.last}.weight")
-        assert w is not None, "init_first_last removed the last nn.Linear's weight"
+        assert w is not None, _("init_first_last removed the last nn.Linear's weight")
         if not torch.all(w.data == 42):
-            raise AssertionError("init_first_last must give the last nn.Linear in net.modules() order (it may sit in "
-                                 "a ModuleDict, after other Linears) all-42 weights (init_42)")
+            raise AssertionError(_("init_first_last must give the last nn.Linear in net.modules() "
+                                   "order (it may sit in a ModuleDict, after other Linears) all-42 "
+                                   "weights (init_42)"))
         b = _weights(after).get(f"{net.last}.bias")
         if b is not None:
-            _bias_ok("init_42", b, _weights(before)[f"{net.last}.bias"].data, "the bias of the last nn.Linear",
+            _bias_ok("init_42", b, _weights(before)[f"{net.last}.bias"].data, _("the bias of the last nn.Linear"),
                      who="init_first_last")
         skip = {f"{net.first}.weight", f"{net.first}.bias", f"{net.last}.weight", f"{net.last}.bias"}
         for changed in _changed(before, after, skip):
             owner = _owner(changed)
-            raise AssertionError(f"init_first_last changed {changed.removeprefix('buffer ')!r} of a "
-                                 f"{_module_cls(before, owner)} that is neither the first nor the last nn.Linear: "
-                                 f"leave every other module untouched")
+            raise AssertionError(_("init_first_last changed {removeprefix!r} of a {before} that is "
+                                   "neither the first nor the last nn.Linear: leave every other module "
+                                   "untouched").format(
+                                     removeprefix=changed.removeprefix('buffer '), before=_module_cls(before, owner)))
 
 
 @pytest.mark.question("init_first_last", points=1)
@@ -760,21 +781,22 @@ def test_init_first_last_value_error_with_fewer_than_two_linears(student, rng):
     """ValueError when the net holds fewer than two nn.Linear modules"""
     n, h = rng.randint(2, 6), rng.randint(2, 6)
     cases = [
-        (_seq({"k": "conv2d", "in": 1, "out": 2, "ks": 3}, {"k": "relu"}, {"k": "bn1d", "n": n}), "no nn.Linear"),
+        (_seq({"k": "conv2d", "in": 1, "out": 2, "ks": 3}, {"k": "relu"}, {"k": "bn1d", "n": n}), N_("no nn.Linear")),
         (_seq(_lin(n, h), {"k": "tanh"}, {"k": "bilinear", "in1": h, "in2": h, "out": n}),
-         "one nn.Linear and an nn.Bilinear (which is not an nn.Linear)"),
-        (_lin(n, h), "a single nn.Linear"),
+         N_("one nn.Linear and an nn.Bilinear (which is not an nn.Linear)")),
+        (_lin(n, h), N_("a single nn.Linear")),
         ({"k": "custom", "lists": {"layers": [_lin(n, h), {"k": "relu"}]}, "params": {"w": [h]}},
-         "one nn.Linear inside a ModuleList"),
+         N_("one nn.Linear inside a ModuleList")),
     ]
     p = Program()
     outs = [p.ret(p.call("init_first_last", p.build(spec, _seed(rng)), catch=True)) for spec, _ in cases]
     res = student.run(p, "init_first_last(net)")
-    for (_, what), out in zip(cases, outs):
+    for (_unused, what), out in zip(cases, outs):
         got = res[out]
-        assert isinstance(got, Raised), f"init_first_last must raise ValueError for a net with {what}"
-        assert got.is_a("ValueError"), (f"init_first_last raised {got.type} for a net with {what}: "
-                                        f"check the count first and raise ValueError")
+        assert isinstance(got, Raised), _("init_first_last must raise ValueError for a net with {what}").format(
+                                            what=_(what))
+        assert got.is_a("ValueError"), (_("init_first_last raised {type} for a net with {what}: check "
+                                          "the count first and raise ValueError").format(type=got.type, what=_(what)))
 
 
 @pytest.mark.question("init_first_last", points=1)
@@ -787,27 +809,32 @@ def test_init_first_last_returns_net_in_place(student, rng):
     nets = [Net(spec, nested.seed, nested.first, nested.last, nested.norms, nested.fan, torch.float64),
             _two_linears(rng)]
     for before, after, same, out in _first_last(student, nets, rng):
-        assert same, ("init_first_last must return the net it was given" if out is not None else
-                      "init_first_last returned None: end with `return net`")
+        assert same, (_("init_first_last must return the net it was given") if out is not None else
+                      _("init_first_last returned None: end with `return net`"))
         new = dict(after.params)
-        assert list(new) == [n for n, _ in before.params], "init_first_last added, removed or renamed parameters"
+        assert list(new) == [n for n, _ in before.params], _("init_first_last added, removed or "
+                                                             "renamed parameters")
         for pname, old in before.params:
             got = new[pname]
-            assert got.oid == old.oid, (f"init_first_last registered a new object as {pname!r}: keep the same "
-                                        f"Parameter and change its values in place")
-            assert got.dtype == old.dtype, f"init_first_last turned the {old.dtype} parameter {pname!r} into {got.dtype}"
-            assert got.requires_grad == old.requires_grad, f"init_first_last changed requires_grad of {pname!r}"
+            assert got.oid == old.oid, (_("init_first_last registered a new object as {pname!r}: keep "
+                                          "the same Parameter and change its values in place").format(pname=pname))
+            assert got.dtype == old.dtype, _("init_first_last turned the {dtype} parameter {pname!r} "
+                                             "into {dtype2}").format(dtype=old.dtype, pname=pname, dtype2=got.dtype)
+            assert got.requires_grad == old.requires_grad, _("init_first_last changed requires_grad of "
+                                                             "{pname!r}").format(pname=pname)
             assert got.is_leaf and got.grad_fn is None and got.grad is None, (
-                f"init_first_last left autograd history or a .grad on {pname!r}: change values under torch.no_grad()")
+                _("init_first_last left autograd history or a .grad on {pname!r}: change values under "
+                  "torch.no_grad()").format(pname=pname))
     # oids are the child's word: the Parameters held before the call must still be the ones registered after it
     behaviour.confirm_same_objects(student, rng, [((net.spec, net.seed), None) for net in nets],
                                    lambda p, m, case: p.call("init_first_last", m, catch=True), "init_first_last(net)",
-                                   "init_first_last registered new objects: keep the same Parameters and change "
-                                   "their values in place")
+                                   _("init_first_last registered new objects: keep the same Parameters "
+                                     "and change their values in place"))
     behaviour.confirm_returns_net(
         student, rng, [((net.spec, net.seed), None) for net in nets],
         lambda p, m, n: p.call("init_first_last", m, catch=True), "init_first_last(net)",
-        "init_first_last must return the net it was given (a change made through the result does not reach net)")
+        _("init_first_last must return the net it was given (a change made through the result does not "
+          "reach net)"))
 
 
 # ------------------------------------------------------------------ init_lazy
@@ -847,10 +874,11 @@ def _lazy_run(student, rng: random.Random, nets: list[tuple[dict, int]], perturb
     found = [tuple(res[s] for s in slots) for slots in plan]
     for out in (f[3] for f in found):
         if isinstance(out, Raised):
-            hint = f"init_lazy(net, example_input) raised {out.type}: {out.message[:160]}"
+            hint = _("init_lazy(net, example_input) raised {type}: {message}").format(
+                       type=out.type, message=out.message[:160])
             if "uninitialized parameter" in out.message:
-                hint = (f"init_lazy raised {out.type} on an uninitialized (lazy) parameter: run the forward pass "
-                        f"net(example_input) first, then initialize")
+                hint = (_("init_lazy raised {type} on an uninitialized (lazy) parameter: run the "
+                          "forward pass net(example_input) first, then initialize").format(type=out.type))
             raise AssertionError(hint)
     return found
 
@@ -860,21 +888,23 @@ def test_init_lazy_materializes_and_returns_net(student, rng):
     """every lazy module materialized (an MLP, d2l's chimera); returns net itself"""
     nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
     for (spec, n), (before, after, same, out) in zip(nets, _lazy_run(student, rng, nets)):
-        assert same, ("init_lazy must return the net it was given" if out is not None else
-                      "init_lazy returned None: end with `return net`")
+        assert same, (_("init_lazy must return the net it was given") if out is not None else
+                      _("init_lazy returned None: end with `return net`"))
         for pname, t in after.params:
             assert not t.lazy and t.shape is not None, (
-                f"init_lazy left {pname!r} uninitialized: run one forward pass net(example_input) to "
-                f"materialize the lazy modules")
+                _("init_lazy left {pname!r} uninitialized: run one forward pass net(example_input) to "
+                  "materialize the lazy modules").format(pname=pname))
         lazy_left = [m for _, m in after.modules if m.cls.startswith("Lazy")]
-        assert not lazy_left, "init_lazy left a lazy module unmaterialized: run one forward pass first"
+        assert not lazy_left, _("init_lazy left a lazy module unmaterialized: run one forward pass "
+                                "first")
         first = after.params[0][1]
         assert first.shape is not None and first.shape[-1] == n, \
-            "init_lazy must materialize the lazy modules with example_input (its feature size)"
+            _("init_lazy must materialize the lazy modules with example_input (its feature size)")
     behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
         student, rng, [((spec, _seed(rng)), n) for spec, n in nets],
         lambda p, m, n: p.call("init_lazy", m, torch.randn(3, n), catch=True), "init_lazy(net, example_input)",
-        "init_lazy must return the net it was given (a change made through the result does not reach net)")
+        _("init_lazy must return the net it was given (a change made through the result does not reach "
+          "net)"))
 
 
 @pytest.mark.question("init_lazy", points=1)
@@ -884,31 +914,35 @@ def test_init_lazy_linears_get_init_normal(student, rng):
     spec = _seq({"k": "lazylinear", "out": o1}, {"k": "relu"}, _lin(o1, o2), {"k": "bn1d", "n": o2},
                 {"k": "lazylinear", "out": o3})
     perturb = lambda p, m, gen: _perturb(p, m, "3", _norm_deltas(gen, o2))
-    ((before, after, _, _),) = _lazy_run(student, rng, [(spec, n_in)], perturb)
+    ((before, after, _unused, _unused),) = _lazy_run(student, rng, [(spec, n_in)], perturb)
     w = _weights(after)
     layers = [("0", n_in, o1), ("2", o1, o2), ("4", o2, o3)]
     for name, fi, fo in layers:
         assert w.get(f"{name}.weight") is not None and w[f"{name}.weight"].shape == (fo, fi), \
-            "init_lazy must materialize every lazy nn.Linear with example_input"
+            _("init_lazy must materialize every lazy nn.Linear with example_input")
     assert not torch.equal(w["2.weight"].data, before.param("2.weight").data), (
-        "init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets init_normal")
+        _("init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets "
+          "init_normal"))
     for name, fi, fo in layers:
         _bias_ok("init_normal", w[f"{name}.bias"], before.param(f"{name}.bias").data,
-                 "the bias of an nn.Linear (init_normal's values: zeros)", who="init_lazy")
+                 _("the bias of an nn.Linear (init_normal's values: zeros)"), who="init_lazy")
     # Five assertions at ALPHA / 5 each: KS and chi-square on the two large layers (101k–165k and
     # 72k–127k weights, normal_law splits its alpha in two), and max |w| / 0.01 below the union-bound
     # threshold over every Linear weight. False failure <= ALPHA.
     for name, fi, fo in layers[:2]:
         finding = st.normal_law(w[f"{name}.weight"].data, 0.01, 2 * ALPHA / 5)
         if finding is not None:
-            kind = "a materialized lazy nn.Linear" if name == "0" else "an nn.Linear that was not lazy"
-            raise AssertionError("init_lazy: " + _law_hint("init_normal", finding, fi, fo, f" on {kind}"))
+            kind = _("a materialized lazy nn.Linear") if name == "0" else _("an nn.Linear that was not lazy")
+            raise AssertionError("init_lazy: " + _law_hint("init_normal", finding, fi, fo,
+                                                                            _(" on {kind}").format(kind=kind)))
     everything = np.concatenate([st.flat(w[f"{name}.weight"].data) for name, _, _ in layers])
     t = st.normal_max_bound(everything.size, ALPHA / 5)
-    assert float(np.abs(everything).max()) <= 0.01 * t, "init_lazy: some nn.Linear weights are far too large for N(0, 0.01²)"
+    assert float(np.abs(everything).max()) <= 0.01 * t, _("init_lazy: some nn.Linear weights are far "
+                                                          "too large for N(0, 0.01²)")
     for changed in _changed(before, after, {f"{n}.{k}" for n, _, _ in layers for k in ("weight", "bias")}):
         if not changed.startswith("buffer"):  # the forward pass updates BatchNorm's running statistics
-            raise AssertionError(f"init_lazy changed {changed!r} of a BatchNorm1d: only nn.Linear modules are initialized")
+            raise AssertionError(_("init_lazy changed {changed!r} of a BatchNorm1d: only nn.Linear "
+                                   "modules are initialized").format(changed=changed))
 
 
 @pytest.mark.question("init_lazy", points=1)
@@ -918,30 +952,34 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
     spec = _seq(_lin(a, b), {"k": "relu"}, _lin(b, c, bias=False), {"k": "layernorm", "n": c}, _lin(c, d))
     perturb = lambda p, m, gen: _perturb(p, m, "3", _norm_deltas(gen, c))
     ((before, after, same, out),) = _lazy_run(student, rng, [(spec, a)], perturb)
-    assert same, ("init_lazy must return the net it was given" if out is not None else
-                  "init_lazy returned None: end with `return net`")
+    assert same, (_("init_lazy must return the net it was given") if out is not None else
+                  _("init_lazy returned None: end with `return net`"))
     behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
         student, rng, [((spec, _seed(rng)), None)], lambda p, m, n: p.call("init_lazy", m, torch.randn(3, a), catch=True),
         "init_lazy(net, example_input)",
-        "init_lazy must return the net it was given (a change made through the result does not reach net)")
+        _("init_lazy must return the net it was given (a change made through the result does not reach "
+          "net)"))
     w = _weights(after)
     for name in ("0", "2", "4"):
         assert not torch.equal(w[f"{name}.weight"].data, before.param(f"{name}.weight").data), (
-            "init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets init_normal")
+            _("init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets "
+              "init_normal"))
     for name in ("0", "4"):
         _bias_ok("init_normal", w[f"{name}.bias"], before.param(f"{name}.bias").data,
-                 "the bias of an nn.Linear (init_normal's values: zeros)", who="init_lazy")
+                 _("the bias of an nn.Linear (init_normal's values: zeros)"), who="init_lazy")
     # Two assertions at ALPHA / 2 each on the 3k–8k weights of the three Linears: the chi-square
     # interval for sum (w / 0.01)², and max |w| / 0.01 below the union-bound threshold. False failure <= ALPHA.
     z = np.concatenate([st.flat(w[f"{name}.weight"].data) for name in ("0", "2", "4")]) / 0.01
     lo, hi = st.chi2_interval(z.size, ALPHA / 2)
     s = float(np.sum(z * z))  # not np.dot: BLAS threads + the engine forking sandboxes = lost partial sums
-    assert lo <= s <= hi, (f"init_lazy: the nn.Linear weights do not follow N(0, 0.01²): their standard deviation "
-                           f"is about {math.sqrt(s / z.size):.2g}× what it should be (0.01)")
+    assert lo <= s <= hi, (_("init_lazy: the nn.Linear weights do not follow N(0, 0.01²): their "
+                             "standard deviation is about {sqrt:.2g}× what it should be (0.01)").format(
+                               sqrt=math.sqrt(s / z.size)))
     assert float(np.abs(z).max()) <= st.normal_max_bound(z.size, ALPHA / 2), \
-        "init_lazy: some nn.Linear weights are far too large for N(0, 0.01²)"
+        _("init_lazy: some nn.Linear weights are far too large for N(0, 0.01²)")
     for changed in _changed(before, after, {f"{n}.{k}" for n in ("0", "2", "4") for k in ("weight", "bias")}):
-        raise AssertionError(f"init_lazy changed {changed!r} of a LayerNorm: only nn.Linear modules are initialized")
+        raise AssertionError(_("init_lazy changed {changed!r} of a LayerNorm: only nn.Linear modules "
+                               "are initialized").format(changed=changed))
 
 
 @pytest.mark.question("init_lazy", points=1, needs=("test_init_lazy_materializes_and_returns_net", "test_init_lazy_linears_get_init_normal",
@@ -949,15 +987,18 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
 def test_init_lazy_records_no_history_and_no_grads(student, rng):
     """one forward pass that records no history; parameters stay leaves, requires_grad as it was, no .grad"""
     nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
-    for (spec, n), (before, after, _, _, passes) in zip(nets, _lazy_run(student, rng, nets, spy=True)):
+    for (spec, n), (before, after, _unused, _unused, passes) in zip(nets, _lazy_run(student, rng, nets, spy=True)):
         was = {n: t.requires_grad for n, t in before.params}
         for pname, t in after.params:
-            assert t.grad is None, (f"init_lazy left a .grad on {pname!r}: materialize with one forward pass under "
-                                    f"torch.no_grad(), without backward()")
-            assert t.is_leaf and t.grad_fn is None, f"init_lazy left autograd history on {pname!r}"
-            assert t.requires_grad == was.get(pname, True), f"init_lazy changed requires_grad of {pname!r}"
-        assert isinstance(passes, list) and passes, "init_lazy ran no forward pass: run net(example_input) once"
-        assert len(passes) == 1, (f"init_lazy ran {len(passes)} forward passes: one forward pass of example_input "
-                                  f"materializes every lazy module")
-        assert not passes[0], ("init_lazy's forward pass recorded autograd history: run net(example_input) under "
-                               "torch.no_grad()")
+            assert t.grad is None, (_("init_lazy left a .grad on {pname!r}: materialize with one "
+                                      "forward pass under torch.no_grad(), without backward()").format(pname=pname))
+            assert t.is_leaf and t.grad_fn is None, _("init_lazy left autograd history on {pname!r}").format(
+                                                        pname=pname)
+            assert t.requires_grad == was.get(pname, True), _("init_lazy changed requires_grad of {pname!r}").format(
+                                                                pname=pname)
+        assert isinstance(passes, list) and passes, _("init_lazy ran no forward pass: run "
+                                                      "net(example_input) once")
+        assert len(passes) == 1, (_("init_lazy ran {n_passes} forward passes: one forward pass of "
+                                    "example_input materializes every lazy module").format(n_passes=len(passes)))
+        assert not passes[0], (_("init_lazy's forward pass recorded autograd history: run "
+                                 "net(example_input) under torch.no_grad()"))

@@ -33,12 +33,13 @@ import torch
 from ..engine.channel import ModuleRef, Raised, TensorRef
 from ..engine.student import Program
 from . import behaviour
+from ..i18n import N_, _
 from .common import describe
 from .tied_helpers import (ae_forward, ae_parts, ae_sizes, as_number, build, close, contributions, gen, guard_module,
                            in_features, layers, linears, mlp_forward, mlp_sizes, nested_shared_spec, out_features,
                            replay, seq_close, several_shared_spec, shared_mlp_spec)
 
-TWO_LAYERS = ("two separate Linear layers with equal values are not shared: use one Linear object twice "
+TWO_LAYERS = N_("two separate Linear layers with equal values are not shared: use one Linear object twice "
               "(the same module at both places)")
 
 # ------------------------------------------------------------------ build_shared_mlp
@@ -46,8 +47,9 @@ TWO_LAYERS = ("two separate Linear layers with equal values are not shared: use 
 
 def _need_module(got, what: str) -> None:
     if not isinstance(got, ModuleRef):
-        raise AssertionError("TiedAutoencoder must be a subclass of nn.Module" if what.startswith("TiedAutoencoder")
-                             else f"{what} must return an nn.Module, not {describe(got)}")
+        raise AssertionError(_("TiedAutoencoder must be a subclass of nn.Module") if what.startswith("TiedAutoencoder")
+                             else _("{what} must return an nn.Module, not {kind}").format(
+                                      what=what, kind=describe(got)))
 
 
 def _mlp_probe(p: Program, args: tuple, kwargs: dict | None = None):
@@ -57,7 +59,8 @@ def _mlp_probe(p: Program, args: tuple, kwargs: dict | None = None):
 
 def _no_lazy(snap, what: str) -> None:
     assert not any(t.lazy for _, t in snap.params), (
-        f"{what} has uninitialized (lazy) parameters: use nn.Linear with known sizes, not nn.LazyLinear")
+        _("{what} has uninitialized (lazy) parameters: use nn.Linear with known sizes, not "
+          "nn.LazyLinear").format(what=what))
 
 
 def _two_hidden_layers_hint(snap, h: int) -> str | None:
@@ -66,9 +69,9 @@ def _two_hidden_layers_hint(snap, h: int) -> str | None:
     if len(hs) < 2:
         return None
     if all(torch.equal(w.data, hs[0][1].data) for _, w, _ in hs[1:]):
-        return TWO_LAYERS
-    return ("S must be one nn.Linear(hidden, hidden) applied twice: there are several hidden-to-hidden "
-            "layers with their own weights")
+        return _(TWO_LAYERS)
+    return (_("S must be one nn.Linear(hidden, hidden) applied twice: there are several "
+              "hidden-to-hidden layers with their own weights"))
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -89,15 +92,17 @@ def test_build_shared_mlp_six_parameter_tensors(student, rng):
             continue
         two = _two_hidden_layers_hint(snap, h)
         assert two is None, two
-        assert len(shapes) == 6, (f"build_shared_mlp(...) must have exactly six distinct parameter tensors "
-                                  f"(weight and bias of L1, S, L3); it has {len(shapes)}")
-        raise AssertionError("the parameter shapes must be L1: (hidden, in_features) and (hidden,), S: (hidden, hidden) "
-                             "and (hidden,), L3: (out_features, hidden) and (out_features,)"
-                             + ("" if (a, h, o) != (4, 8, 1) else " (check the default sizes 4, 8, 1)"))
+        assert len(shapes) == 6, (_("build_shared_mlp(...) must have exactly six distinct parameter "
+                                    "tensors (weight and bias of L1, S, L3); it has {n_shapes}").format(
+                                      n_shapes=len(shapes)))
+        raise AssertionError(_("the parameter shapes must be L1: (hidden, in_features) and (hidden,), "
+                               "S: (hidden, hidden) and (hidden,), L3: (out_features, hidden) and "
+                               "(out_features,)")
+                             + ("" if (a, h, o) != (4, 8, 1) else _(" (check the default sizes 4, 8, 1)")))
     # the snapshot's word on which names are one tensor, confirmed by behaviour (see behaviour.py)
     x = torch.randn(rng.randint(2, 6), a, generator=gen(rng))
     behaviour.confirm_parameters(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), result[probes[1][1][1]], x,
-                                 "build_shared_mlp(...)", TWO_LAYERS)
+                                 "build_shared_mlp(...)", _(TWO_LAYERS))
 
 
 def _layer_names(snap, a: int, h: int, o: int):
@@ -115,25 +120,26 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
     x = torch.randn(rng.randint(2, 6), a, generator=gen(rng))
     p = Program()
     net, snap = _mlp_probe(p, (a, h, o))
-    counts, _ = p.count_calls(net, x)
+    counts, _unused = p.count_calls(net, x)
     result = student.run(p, "build_shared_mlp(...)")
     _need_module(result[net], "build_shared_mlp")
     snap, counts = result[snap], dict(result[counts])
     two = _two_hidden_layers_hint(snap, h)
     assert two is None, two
     found = _layer_names(snap, a, h, o)
-    assert found is not None, ("build_shared_mlp must be made of L1 = nn.Linear(in_features, hidden), "
-                               "S = nn.Linear(hidden, hidden) and L3 = nn.Linear(hidden, out_features)")
+    assert found is not None, (_("build_shared_mlp must be made of L1 = nn.Linear(in_features, "
+                                 "hidden), S = nn.Linear(hidden, hidden) and L3 = nn.Linear(hidden, "
+                                 "out_features)"))
     modules = dict(snap.modules)
     holders = {t.oid: set() for _, t, _ in found}
     for name, t in snap.params:  # every module holding each weight (a weight may be tied into two modules)
         if t.oid in holders:
             holders[t.oid].add(modules[name.rpartition(".")[0]].oid)
     runs = [sum(counts.get(m, 0) for m in holders[t.oid]) for _, t, _ in found]
-    assert runs[1] == 2, (f"in one forward the shared Linear S ran {runs[1]} time(s): it must run twice "
-                          "(call the module itself, S(x), at both places)")
-    assert runs[0] == 1 and runs[2] == 1, ("in one forward L1 and L3 must each run once "
-                                           f"(L1 ran {runs[0]} time(s), L3 {runs[2]})")
+    assert runs[1] == 2, (_("in one forward the shared Linear S ran {runs} time(s): it must run twice "
+                            "(call the module itself, S(x), at both places)").format(runs=runs[1]))
+    assert runs[0] == 1 and runs[2] == 1, (_("in one forward L1 and L3 must each run once (L1 ran "
+                                             "{runs} time(s), L3 {runs2})").format(runs=runs[0], runs2=runs[2]))
     # call counts are the child's word: count the uses again from values (see behaviour.confirm_uses)
     weight = lambda prefix: f"{prefix}.weight" if prefix else "weight"
     uses = {"L1": (weight(found[0][0]), 1), "S": (weight(found[1][0]), 2), "L3": (weight(found[2][0]), 1)}
@@ -142,12 +148,14 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
                                       "build_shared_mlp(...)")
     if measured is not None:
         runs = [measured[k] for k in ("L1", "S", "L3")]
-        assert abs(runs[1] - 2) < 0.25, (f"in one forward the shared Linear S acts {runs[1]:.3g} time(s) (doubling its "
-                                         "weight should multiply the output by 4 when biases are zero): it must run "
-                                         "twice, as one module called at both places")
+        assert abs(runs[1] - 2) < 0.25, (_("in one forward the shared Linear S acts {runs:.3g} time(s) "
+                                           "(doubling its weight should multiply the output by 4 when "
+                                           "biases are zero): it must run twice, as one module called "
+                                           "at both places").format(runs=runs[1]))
         assert abs(runs[0] - 1) < 0.25 and abs(runs[2] - 1) < 0.25, (
-            f"in one forward L1 and L3 must each run once (doubling their weights should double the output when "
-            f"biases are zero; L1 acts {runs[0]:.3g} time(s), L3 {runs[2]:.3g})")
+            _("in one forward L1 and L3 must each run once (doubling their weights should double the "
+              "output when biases are zero; L1 acts {runs:.3g} time(s), L3 {runs2:.3g})").format(
+                runs=runs[0], runs2=runs[2]))
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -162,15 +170,16 @@ def test_build_shared_mlp_computes_the_formula(student, rng):
     _need_module(result[net], "build_shared_mlp")
     snap, out = result[snap], result[out]
     assert isinstance(out, TensorRef) and out.shape == (x.shape[0], o), \
-        "net(X) must return a tensor of shape (n, out_features) for X of shape (n, in_features)"
+        _("net(X) must return a tensor of shape (n, out_features) for X of shape (n, in_features)")
     l1, s, l3 = (linears(snap, a, h), linears(snap, h, h), linears(snap, h, o))
     assert l1 and s and l3 and all(b is not None for _, _, b in l1 + s + l3), (
-        "build_shared_mlp must be made of L1 = nn.Linear(in_features, hidden), S = nn.Linear(hidden, hidden) "
-        "and L3 = nn.Linear(hidden, out_features), with biases")
+        _("build_shared_mlp must be made of L1 = nn.Linear(in_features, hidden), S = nn.Linear(hidden, "
+          "hidden) and L3 = nn.Linear(hidden, out_features), with biases"))
     pair = lambda f: (f[0][1].data, f[0][2].data)
     assert close(out.data, mlp_forward(x, pair(l1), pair(s), pair(l3))), (
-        "net(x) must be L3(relu(S(relu(S(relu(L1(x))))))) (a ReLU after L1 and after each use of S, none after L3)"
-        + (": S must be one layer applied twice" if len(s) > 1 else ""))
+        _("net(x) must be L3(relu(S(relu(S(relu(L1(x))))))) (a ReLU after L1 and after each use of S, "
+          "none after L3)")
+        + (_(": S must be one layer applied twice") if len(s) > 1 else ""))
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -193,20 +202,21 @@ def test_build_shared_mlp_default_initialization(student, rng):
                 if t is None:
                     continue
                 assert float(t.data.abs().max()) <= bound * (1 + 1e-5), (
-                    "keep PyTorch's default nn.Linear initialization: weights and biases lie within "
-                    "±1/sqrt(in_features) (do not re-initialize)")
+                    _("keep PyTorch's default nn.Linear initialization: weights and biases lie within "
+                      "±1/sqrt(in_features) (do not re-initialize)"))
                 # nn.Linear draws U(-b, b) on a grid of 2**24 points, so one float value has probability at
                 # most 2**-23: n >= 3 values are all equal with probability <= 2**-46 (n = 3 only for L3's
                 # bias; weights have >= 4 values). Over the <= 12 tensors checked: below 1e-13.
                 if t.data.numel() >= 3:
                     assert float(t.data.max() - t.data.min()) > 0, (
-                        "keep PyTorch's default nn.Linear initialization: a constant (or zero) "
-                        f"{'weight' if t is w else 'bias'} is not a random default draw")
+                        _("keep PyTorch's default nn.Linear initialization: a constant (or zero) "
+                          "{value} is not a random default draw").format(value='weight' if t is w else 'bias'))
             spread.append(w.data.abs().flatten() / bound)
         # Default weights are U(-bound, bound): all N >= 28 of them below bound/4 has probability 4**-N < 2e-17.
         assert spread and float(torch.cat(spread).max()) >= 0.25, (
-            "keep PyTorch's default nn.Linear initialization: the weights are far smaller than its "
-            "U(-1/sqrt(in_features), 1/sqrt(in_features)) draw (do not re-initialize, e.g. with normal(0, 0.01))")
+            _("keep PyTorch's default nn.Linear initialization: the weights are far smaller than its "
+              "U(-1/sqrt(in_features), 1/sqrt(in_features)) draw (do not re-initialize, e.g. with "
+              "normal(0, 0.01))"))
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -226,13 +236,14 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
     p.method(opt, "step")
     after = p.snapshot(net)
     out = p.ret(p.call(net, x, no_grad=True))
-    result = student.run(p, "build_shared_mlp(...) trained one step")
+    result = student.run(p, _("build_shared_mlp(...) trained one step"))
     _need_module(result[net], "build_shared_mlp")
     before, after, out, first = result[before], result[after], result[out], result[first]
     two = _two_hidden_layers_hint(before, h)
     assert two is None, two
     assert len(after.parameters()) == 6 and len(linears(after, h, h)) == 1, (
-        "after an optimizer step S must still be one Linear used twice (six distinct parameter tensors)")
+        _("after an optimizer step S must still be one Linear used twice (six distinct parameter "
+          "tensors)"))
     pair = lambda f: (f[0][1].data, f[0][2].data)
 
     def formula(snap, y) -> bool | None:
@@ -244,10 +255,10 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
 
     if formula(before, first):  # a wrong formula is judged by its own rule, not here again
         assert formula(after, out) is not False, (
-            "after an optimizer step the net no longer computes L3(relu(S(relu(S(relu(L1(x))))))) "
-            "with its own parameters: both uses of S must be the same module")
+            _("after an optimizer step the net no longer computes L3(relu(S(relu(S(relu(L1(x))))))) "
+              "with its own parameters: both uses of S must be the same module"))
     behaviour.confirm_stays_tied(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), before, x, y,
-                                 rng.uniform(0.05, 0.5), "build_shared_mlp(...)", TWO_LAYERS)
+                                 rng.uniform(0.05, 0.5), "build_shared_mlp(...)", _(TWO_LAYERS))
 
 
 # ------------------------------------------------------------------ train_shared_mlp
@@ -262,7 +273,7 @@ def _train_case(rng) -> dict:
     the typical mistakes). Probes on which a mistake would change the losses, the gradient norms or the
     final values by less than 10x the tolerance (a net whose ReLUs are all dead learns only L3's bias,
     and then updating S twice changes nothing) are drawn again, so each mistake shows in each rule."""
-    for _ in range(20):
+    for _unused in range(20):
         spec = shared_mlp_spec(rng, names=rng.random() < 0.5)
         case = (spec, rng.getrandbits(31))
         g = gen(rng)
@@ -299,21 +310,22 @@ def _train(student, rng):
 
 
 def _numbers(values, what: str, epochs: int) -> list[float]:
-    assert isinstance(values, (list, tuple)), f"{what} must be a list of numbers, not {describe(values)}"
-    assert len(values) == epochs, f"{what} must hold one number per epoch (epochs of them)"
+    assert isinstance(values, (list, tuple)), _("{what} must be a list of numbers, not {kind}").format(
+                                                  what=what, kind=describe(values))
+    assert len(values) == epochs, _("{what} must hold one number per epoch (epochs of them)").format(what=what)
     out = [as_number(v) for v in values]
     bad = [v for v, f in zip(values, out) if f is None]
-    assert not bad, (f"{what} must hold numbers (Python or NumPy floats, or 0-dimensional tensors), "
-                     f"not {describe(bad[0])}")
+    assert not bad, (_("{what} must hold numbers (Python or NumPy floats, or 0-dimensional tensors), "
+                       "not {kind}").format(what=what, kind=describe(bad[0])))
     return out
 
 
 MISTAKES = {
-    "no_zero": "the gradients accumulate across epochs: zero them at the start of every epoch (net.zero_grad())",
-    "per_use": ("a shared parameter was updated once per use: update every parameter once per epoch "
-                "(loop over net.parameters(), which lists a shared one once)"),
-    "half": "the loss must be the mean squared error, F.mse_loss (not half of it, as d2l's squared_loss)",
-    "sum": "the loss must be the mean squared error, F.mse_loss (the mean, not the sum)",
+    "no_zero": N_("the gradients accumulate across epochs: zero them at the start of every epoch (net.zero_grad())"),
+    "per_use": N_("a shared parameter was updated once per use: update every parameter once per epoch "
+                  "(loop over net.parameters(), which lists a shared one once)"),
+    "half": N_("the loss must be the mean squared error, F.mse_loss (not half of it, as d2l's squared_loss)"),
+    "sum": N_("the loss must be the mean squared error, F.mse_loss (the mean, not the sum)"),
 }
 
 
@@ -321,7 +333,7 @@ def _which_mistake(runs, matches) -> str | None:
     """The hint of the first replayed mistake whose run ``matches``."""
     for label, hint in MISTAKES.items():
         if matches(runs[label]):
-            return hint
+            return _(hint)
     return None
 
 
@@ -331,22 +343,25 @@ def test_train_shared_mlp_records_each_epochs_loss(student, rng):
     t = _train(student, rng)
     hist = t["hist"]
     assert isinstance(hist, dict) and "loss" in hist, \
-        f"train_shared_mlp must return a dict {{'loss': [...], 'grad_norm': {{...}}}}, not {describe(hist)}"
+        _("train_shared_mlp must return a dict {{'loss': [...], 'grad_norm': {{...}}}}, not {kind}").format(
+            kind=describe(hist))
     got = _numbers(hist["loss"], "history['loss']", t["epochs"])
     runs = t["runs"]
     right = runs["right"]
     if seq_close(got, right["loss"][:t["epochs"]]):
         return
     if seq_close(got, right["loss"][1:]):
-        raise AssertionError("the losses were recorded after the update: record each epoch's loss.item() "
-                             "from the forward pass its gradient comes from")
+        raise AssertionError(_("the losses were recorded after the update: record each epoch's "
+                               "loss.item() from the forward pass its gradient comes from"))
     hint = _which_mistake(runs, lambda run: seq_close(got, run["loss"]))
     assert hint is None, hint
     if seq_close(got[:1], right["loss"][:1]):
-        raise AssertionError("the first epoch's loss is right but the later ones are not: zero the gradients "
-                             "every epoch and update each parameter once with p -= lr * p.grad")
-    raise AssertionError("the recorded losses are not those of full-batch gradient descent on the mean squared "
-                         "error (loss = F.mse_loss(net(X), y), recorded with loss.item() before the update)")
+        raise AssertionError(_("the first epoch's loss is right but the later ones are not: zero the "
+                               "gradients every epoch and update each parameter once with p -= lr * "
+                               "p.grad"))
+    raise AssertionError(_("the recorded losses are not those of full-batch gradient descent on the "
+                           "mean squared error (loss = F.mse_loss(net(X), y), recorded with "
+                           "loss.item() before the update)"))
 
 
 @pytest.mark.question("train_shared_mlp", points=1)
@@ -355,7 +370,7 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
     t = _train(student, rng)
     hist = t["hist"]
     assert isinstance(hist, dict) and isinstance(hist.get("grad_norm"), dict), \
-        "train_shared_mlp must return a dict whose 'grad_norm' is a dict {name: [norms]}"
+        _("train_shared_mlp must return a dict whose 'grad_norm' is a dict {name: [norms]}")
     norms = hist["grad_norm"]
     ref = build(t["case"])  # names from the parent's own copy of net, not from the child's report
     want_names = [n for n, _ in ref.named_parameters()]
@@ -364,13 +379,14 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
     keys = list(norms)
     if set(keys) != set(want_names):
         if set(want_names) < set(keys) and set(keys) <= set(all_names):
-            raise AssertionError("grad_norm lists the shared layer under each of its names: named_parameters() "
-                                 "lists a shared parameter once, under its first name; use exactly those names")
+            raise AssertionError(_("grad_norm lists the shared layer under each of its names: "
+                                   "named_parameters() lists a shared parameter once, under its first "
+                                   "name; use exactly those names"))
         if any(k in module_names for k in keys):
-            raise AssertionError("grad_norm's keys must be parameter names as net.named_parameters() gives them "
-                                 "(like '0.weight'), not module names")
-        raise AssertionError("grad_norm's keys must be exactly the names of net.named_parameters() "
-                             "(the shared layer once, under its first name)")
+            raise AssertionError(_("grad_norm's keys must be parameter names as net.named_parameters() "
+                                   "gives them (like '0.weight'), not module names"))
+        raise AssertionError(_("grad_norm's keys must be exactly the names of net.named_parameters() "
+                               "(the shared layer once, under its first name)"))
     got = {k: _numbers(v, f"history['grad_norm'][{k!r}]", t["epochs"]) for k, v in norms.items()}
     runs = t["runs"]
     right = runs["right"]
@@ -379,17 +395,19 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
         return
     n = wrong[0]
     if all(v == 0 for k in want_names for v in got[k]):
-        raise AssertionError("every gradient norm is 0: they were recorded after the gradients were zeroed "
-                             "(record them right after backward(), before the update and before zeroing)")
+        raise AssertionError(_("every gradient norm is 0: they were recorded after the gradients were "
+                               "zeroed (record them right after backward(), before the update and "
+                               "before zeroing)"))
     if all(seq_close(got[k], right["grad_norm"][k][1:]) for k in want_names):
-        raise AssertionError("the gradient norms were recorded after the update: record the norms of the "
-                             "gradients this epoch's update uses")
+        raise AssertionError(_("the gradient norms were recorded after the update: record the norms of "
+                               "the gradients this epoch's update uses"))
     if all(seq_close(got[k], right["param_norm"][k][:t["epochs"]]) for k in want_names):
-        raise AssertionError("grad_norm holds the norms of the parameters: record the norm of each p.grad")
+        raise AssertionError(_("grad_norm holds the norms of the parameters: record the norm of each "
+                               "p.grad"))
     hint = _which_mistake(runs, lambda run: all(seq_close(got[k], run["grad_norm"][k]) for k in want_names))
     assert hint is None, hint
-    raise AssertionError(f"wrong gradient norms for {n!r}: record p.grad.norm() for every (name, p) of "
-                         "net.named_parameters() after backward(), before the update")
+    raise AssertionError(_("wrong gradient norms for {n!r}: record p.grad.norm() for every (name, p) "
+                           "of net.named_parameters() after backward(), before the update").format(n=n))
 
 
 @pytest.mark.question("train_shared_mlp", points=1)
@@ -397,7 +415,7 @@ def test_train_shared_mlp_trains_net_in_place(student, rng):
     """net ends with the parameters of plain gradient descent, the same (still tied) tensors"""
     t = _train(student, rng)
     before, after = t["before"], t["after"]
-    in_place = ("train net in place: the same parameter tensors must stay registered under the same names "
+    in_place = _("train net in place: the same parameter tensors must stay registered under the same names "
                 "(update them with p -= lr * p.grad under torch.no_grad(), or torch.optim.SGD)")
     assert [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], in_place
     behaviour.confirm_same_objects(  # the snapshots' word on identity, confirmed by behaviour
@@ -411,11 +429,12 @@ def test_train_shared_mlp_trains_net_in_place(student, rng):
     if all(close(values[n].data, final[n]) for n in final):
         return
     if all(torch.equal(values[n].data, p.data) for n, p in before.params):
-        raise AssertionError("net's parameters did not change: train_shared_mlp must train net itself, in place")
+        raise AssertionError(_("net's parameters did not change: train_shared_mlp must train net "
+                               "itself, in place"))
     hint = _which_mistake(runs, lambda run: all(close(values[n].data, run["final"][n]) for n in final))
     assert hint is None, hint
-    raise AssertionError("after training, net's parameters are not those of `epochs` steps of p -= lr * p.grad "
-                         "on the mean squared error")
+    raise AssertionError(_("after training, net's parameters are not those of `epochs` steps of p -= "
+                           "lr * p.grad on the mean squared error"))
 
 
 # ------------------------------------------------------------------ untie
@@ -451,15 +470,16 @@ def test_untie_computes_the_same_function(student, rng):
         with torch.no_grad():
             want = net(t["x"])
         out = t["out"]
-        assert not isinstance(out, Raised), f"untie(net)(x) raised {out.type}: {out.message[:200]}"
+        assert not isinstance(out, Raised), _("untie(net)(x) raised {type}: {message}").format(
+                                                type=out.type, message=out.message[:200])
         assert isinstance(out, TensorRef) and out.shape == tuple(want.shape), (
-            "untie(net)(x) must return a tensor of the shape net(x) has")
+            _("untie(net)(x) must return a tensor of the shape net(x) has"))
         values = dict(t["snap_new"].params)
         same_values = all(n in values and torch.equal(values[n].data, p.detach())
                           for n, p in net.named_parameters(remove_duplicate=False))
-        assert close(out.data, want), ("untie(net) must compute the same function as net"
-                                       + ("" if same_values else ": every copy keeps the current values "
-                                          "of the module it copies (copy.deepcopy does)"))
+        assert close(out.data, want), (_("untie(net) must compute the same function as net")
+                                       + ("" if same_values else _(": every copy keeps the current values of the module it "
+                                                                   "copies (copy.deepcopy does)")))
 
 
 def _first_component(name: str) -> str:
@@ -472,26 +492,28 @@ def test_untie_shares_nothing(student, rng):
     cases = _untie(student, rng)
     for t in cases:
         new, before, after = t["snap_new"], t["before"], t["after"]
-        assert t["new"].oid != before.oid, "untie must return a new module, not net itself"
+        assert t["new"].oid != before.oid, _("untie must return a new module, not net itself")
         theirs = {p.oid for _, p in before.params} | {p.oid for _, p in after.params}
         mine = {p.oid for _, p in new.params}
-        assert not mine & theirs, ("untie's result shares parameters with net: it must hold its own copies "
-                                   "(copy.deepcopy of the modules), not net's modules")
+        assert not mine & theirs, (_("untie's result shares parameters with net: it must hold its own "
+                                     "copies (copy.deepcopy of the modules), not net's modules"))
         names = [n for n, _ in before.params]
         assert sorted(n for n, _ in new.params) == sorted(names), (
-            "untie must keep net's structure: the result has the same submodules under the same names "
-            "(so the same parameter names), each with its own copy")
+            _("untie must keep net's structure: the result has the same submodules under the same "
+              "names (so the same parameter names), each with its own copy"))
         groups = new.shared_groups() or new.module_groups()
         if not groups:
             continue
         if sorted(map(sorted, new.shared_groups())) == sorted(map(sorted, before.shared_groups())):
-            raise AssertionError("copy.deepcopy keeps the sharing: its memo copies a shared module once, so the "
-                                 "copy's names still reach one module; give every later name its own copy")
+            raise AssertionError(_("copy.deepcopy keeps the sharing: its memo copies a shared module "
+                                   "once, so the copy's names still reach one module; give every later "
+                                   "name its own copy"))
         if all(_first_component(g[0]) == _first_component(n) for g in groups for n in g):
-            raise AssertionError(f"{groups[0][0]!r} and {groups[0][1]!r} still share: untie the nested sharing too "
-                                 "(a shared block's own shared layer), recursing into every child")
-        raise AssertionError(f"{groups[0][0]!r} and {groups[0][1]!r} are still one object in untie's result: "
-                             "every name must get its own copy")
+            raise AssertionError(_("{groups!r} and {groups2!r} still share: untie the nested sharing "
+                                   "too (a shared block's own shared layer), recursing into every child").format(
+                                     groups=groups[0][0], groups2=groups[0][1]))
+        raise AssertionError(_("{groups!r} and {groups2!r} are still one object in untie's result: "
+                               "every name must get its own copy").format(groups=groups[0][0], groups2=groups[0][1]))
     # the snapshots' word on identity, confirmed by behaviour (see behaviour.py)
     behaviour.confirm_untied(student, rng, [(t["case"], t["x"]) for t in cases])
 
@@ -505,19 +527,19 @@ def test_untie_leaves_net_unchanged_and_tied(student, rng):
         ref = build(t["case"])
         assert [(n, m.oid) for n, m in after.modules] == [(n, m.oid) for n, m in before.modules] and \
             [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], (
-            "untie changed net: net must be left unchanged and still tied (work on a copy; do not replace "
-            "net's own submodules)")
+            _("untie changed net: net must be left unchanged and still tied (work on a copy; do not "
+              "replace net's own submodules)"))
         values = dict(after.params)
         assert all(n in values and torch.equal(values[n].data, p.detach())
                    for n, p in ref.named_parameters(remove_duplicate=False)), \
-            "untie changed the values of net's parameters: net must be left unchanged"
+            _("untie changed the values of net's parameters: net must be left unchanged")
     behaviour.confirm_unchanged(  # the snapshots' word on values, confirmed by a forward pass
         student, rng, [(t["case"], t["x"]) for t in cases], lambda p, net, case: p.call("untie", net, catch=True),
-        "untie(net)", "untie changed net: net must be left unchanged (its output changed)")
+        "untie(net)", _("untie changed net: net must be left unchanged (its output changed)"))
     behaviour.confirm_same_objects(
         student, rng, [(t["case"], t["x"]) for t in cases], lambda p, net, case: p.call("untie", net, catch=True),
-        "untie(net)", "untie changed net: net must be left unchanged and still tied (work on a copy; do not replace "
-                      "net's own submodules)")
+        "untie(net)", _("untie changed net: net must be left unchanged and still tied (work on a copy; "
+                        "do not replace net's own submodules)"))
 
 
 # ------------------------------------------------------------------ grad_contributions
@@ -527,7 +549,7 @@ def _contrib_case(rng):
     """A shared MLP, X and y, and the parent's (part through index 2, part through index 4, total). Probes
     where the two parts are within 10x the tolerance of each other or of the total (dead ReLUs) are drawn
     again, so swapped parts, halves and the whole gradient twice all show."""
-    for _ in range(20):
+    for _unused in range(20):
         spec = shared_mlp_spec(rng)
         case = (spec, rng.getrandbits(31))
         g = gen(rng)
@@ -554,11 +576,12 @@ def _parts(t: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The student's (g_first, g_second) as tensors, after checking their types and shapes."""
     got = t["out"]
     assert isinstance(got, (tuple, list)) and len(got) == 2, \
-        f"grad_contributions must return a pair (g_first, g_second), not {describe(got)}"
+        _("grad_contributions must return a pair (g_first, g_second), not {kind}").format(kind=describe(got))
     h = t["case"][0]["children"][2][1]["out"]
     for g in got:
-        assert isinstance(g, TensorRef), f"g_first and g_second must be tensors, not {describe(g)}"
-        assert g.shape == (h, h), "g_first and g_second must have the shape of S.weight"
+        assert isinstance(g, TensorRef), _("g_first and g_second must be tensors, not {kind}").format(
+                                             kind=describe(g))
+        assert g.shape == (h, h), _("g_first and g_second must have the shape of S.weight")
     return got[0].data, got[1].data
 
 
@@ -570,30 +593,32 @@ def test_grad_contributions_parts_through_each_use(student, rng):
         if close(g1, w1) and close(g2, w2):
             continue
         assert not (close(g1, w2) and close(g2, w1)), (
-            "the parts are swapped: g_first is the part through the use at index 2 (the first use), "
-            "g_second through index 4")
+            _("the parts are swapped: g_first is the part through the use at index 2 (the first use), "
+              "g_second through index 4"))
         assert not (close(g1, total) and close(g2, total)), (
-            "each part equals the whole gradient S.weight.grad: net[2] and net[4] are one layer with one .grad; "
-            "give each use its own leaf copy of the weight and differentiate with respect to each")
+            _("each part equals the whole gradient S.weight.grad: net[2] and net[4] are one layer with "
+              "one .grad; give each use its own leaf copy of the weight and differentiate with respect "
+              "to each"))
         assert not (close(g1, total / 2) and close(g2, total / 2)), (
-            "each part is half of S.weight.grad: the two uses do not contribute equally; give each use its own "
-            "leaf copy of the weight and differentiate with respect to each")
+            _("each part is half of S.weight.grad: the two uses do not contribute equally; give each "
+              "use its own leaf copy of the weight and differentiate with respect to each"))
         raise AssertionError(("g_first" if not close(g1, w1) else "g_second")
-                             + " is not the gradient through its use (index 2 for g_first, index 4 for g_second) "
-                               "of F.mse_loss(net(X), y)")
+                             + _(" is not the gradient through its use (index 2 for g_first, index 4 "
+                                 "for g_second) of F.mse_loss(net(X), y)"))
 
 
 @pytest.mark.question("grad_contributions", points=1)
 def test_grad_contributions_add_up_to_the_shared_gradient(student, rng):
     """g_first + g_second equals S.weight.grad after backward()"""
     for t in _contrib(student, rng):
-        (g1, g2), (_, _, total) = _parts(t), t["want"]
+        (g1, g2), (_unused, _unused, total) = _parts(t), t["want"]
         if close(g1 + g2, total):
             continue
         assert not (close(g1, total) and close(g2, total)), (
-            "both parts equal the whole gradient S.weight.grad, so they add up to twice it: split the total "
-            "into the part through each use")
-        raise AssertionError("g_first + g_second must equal S.weight.grad after F.mse_loss(net(X), y).backward()")
+            _("both parts equal the whole gradient S.weight.grad, so they add up to twice it: split "
+              "the total into the part through each use"))
+        raise AssertionError(_("g_first + g_second must equal S.weight.grad after F.mse_loss(net(X), "
+                               "y).backward()"))
 
 
 @pytest.mark.question("grad_contributions", points=1, needs=("test_grad_contributions_parts_through_each_use",
@@ -606,14 +631,15 @@ def test_grad_contributions_leaves_values_unchanged(student, rng):
         ref = build(t["case"])
         for n, p in ref.named_parameters(remove_duplicate=False):
             assert n in values and torch.equal(values[n].data, p.detach()), (
-                f"grad_contributions changed the values of net's parameters ({n!r}): they must be left unchanged "
-                "(compute gradients, do not update or overwrite the weights)")
+                _("grad_contributions changed the values of net's parameters ({n!r}): they must be "
+                  "left unchanged (compute gradients, do not update or overwrite the weights)").format(n=n))
     data = {id(t["case"]): t for t in cases}  # the snapshots' word on values, confirmed by a forward pass
     behaviour.confirm_unchanged(
         student, rng, [(t["case"], t["X"]) for t in cases],
         lambda p, net, case: p.call("grad_contributions", net, data[id(case)]["X"], data[id(case)]["y"], catch=True),
-        "grad_contributions(net, X, y)", "grad_contributions changed the values of net's parameters (net's output "
-        "changed): they must be left unchanged (compute gradients, do not update or overwrite the weights)")
+        "grad_contributions(net, X, y)", _("grad_contributions changed the values of net's parameters "
+                                           "(net's output changed): they must be left unchanged "
+                                           "(compute gradients, do not update or overwrite the weights)"))
 
 
 # ------------------------------------------------------------------ TiedAutoencoder
@@ -634,8 +660,8 @@ def _ae_probe(p: Program, rng, d_in: int, d_hidden: int, values: bool):
 def _extra_weight_hint(snap, d_in: int, d_hidden: int) -> str | None:
     weights = [t for t in snap.parameters().values() if t.shape in ((d_in, d_hidden), (d_hidden, d_in))]
     if len(weights) > 1:
-        return ("the decoder has a separate weight: it must reuse the encoder's weight W, transposed "
-                "(relu(x @ W.T + b_enc) @ W + b_dec), so there is no decoder weight")
+        return (_("the decoder has a separate weight: it must reuse the encoder's weight W, transposed "
+                  "(relu(x @ W.T + b_enc) @ W + b_dec), so there is no decoder weight"))
     return None
 
 
@@ -644,7 +670,7 @@ def test_tied_autoencoder_three_parameter_tensors(student, rng):
     """exactly three parameter tensors: W (d_hidden, d_in), encoder bias, decoder bias"""
     p = Program()
     probes = []
-    for _ in range(2):
+    for _unused in range(2):
         d_in, d_hidden = ae_sizes(rng)
         model = _ae_probe(p, rng, d_in, d_hidden, values=False)
         probes.append((d_in, d_hidden, model, p.snapshot(model)))
@@ -658,16 +684,17 @@ def test_tied_autoencoder_three_parameter_tensors(student, rng):
             continue
         extra = _extra_weight_hint(snap, d_in, d_hidden)
         assert extra is None, extra
-        raise AssertionError(f"TiedAutoencoder must have exactly three parameter tensors, W of shape "
-                             f"(d_hidden, d_in), the encoder bias (d_hidden,) and the decoder bias (d_in,); "
-                             f"it has {len(shapes)}" + (" with other shapes" if len(shapes) == 3 else ""))
+        raise AssertionError(_("TiedAutoencoder must have exactly three parameter tensors, W of shape "
+                               "(d_hidden, d_in), the encoder bias (d_hidden,) and the decoder bias "
+                               "(d_in,); it has {n_shapes}").format(n_shapes=len(shapes)) + (_(" with other shapes") if len(shapes) == 3 else ""))
     # the snapshot's word on the parameters, confirmed by behaviour (see behaviour.py)
-    d_in, d_hidden, _, snap = probes[-1]
+    d_in, d_hidden, _unused, snap = probes[-1]
     x = torch.randn(rng.randint(2, 6), d_in, generator=gen(rng))
     behaviour.confirm_parameters(student, rng, lambda p: p.call("TiedAutoencoder", d_in, d_hidden), result[snap], x,
                                  "TiedAutoencoder(d_in, d_hidden)",
-                                 "The decoder must reuse the encoder's weight W itself, transposed "
-                                 "(relu(x @ W.T + b_enc) @ W + b_dec): no weight of its own, not a copy of W")
+                                 _("The decoder must reuse the encoder's weight W itself, transposed "
+                                   "(relu(x @ W.T + b_enc) @ W + b_dec): no weight of its own, not a "
+                                   "copy of W"))
 
 
 def _ae_runs(student, rng, backward: bool) -> list[dict]:
@@ -676,7 +703,7 @@ def _ae_runs(student, rng, backward: bool) -> list[dict]:
     dead (then no gradient flows through the decoder's use of W) is all but impossible."""
     p = Program()
     plan = []
-    for _ in range(3):
+    for _unused in range(3):
         d_in, d_hidden = ae_sizes(rng)
         g = gen(rng)
         n = rng.randint(8, 16)
@@ -689,14 +716,14 @@ def _ae_runs(student, rng, backward: bool) -> list[dict]:
             out = p.ret(p.call(model, x, no_grad=True))
         plan.append(dict(d_in=d_in, d_hidden=d_hidden, x=x, weights=weights, model=model, out=out,
                          snap=p.snapshot(model)))
-    result = student.run(p, "TiedAutoencoder(d_in, d_hidden)(x)" + (" and backward" if backward else ""))
+    result = student.run(p, "TiedAutoencoder(d_in, d_hidden)(x)" + (_(" and backward") if backward else ""))
     runs = []
     for t in plan:
         _need_module(result[t["model"]], "TiedAutoencoder(d_in, d_hidden)")
         snap = result[t["snap"]]
         parts = ae_parts(snap, t["d_in"], t["d_hidden"])
-        assert parts is not None, ("TiedAutoencoder needs one W (d_hidden, d_in), one encoder bias (d_hidden,) "
-                                   "and one decoder bias (d_in,)")
+        assert parts is not None, (_("TiedAutoencoder needs one W (d_hidden, d_in), one encoder bias "
+                                     "(d_hidden,) and one decoder bias (d_in,)"))
         runs.append(dict(t, snap=snap, parts=parts, out=None if backward else result[t["out"]]))
     return runs
 
@@ -707,10 +734,10 @@ def test_tied_autoencoder_computes_the_formula(student, rng):
     for t in _ae_runs(student, rng, backward=False):
         x, out, parts = t["x"], t["out"], t["parts"]
         assert isinstance(out, TensorRef) and out.shape == (x.shape[0], t["d_in"]), \
-            "forward(x) must return a tensor of shape (n, d_in) for x of shape (n, d_in)"
+            _("forward(x) must return a tensor of shape (n, d_in) for x of shape (n, d_in)")
         want = ae_forward(x, parts["W"].data, parts["b_enc"].data, parts["b_dec"].data)
         extra = _extra_weight_hint(t["snap"], t["d_in"], t["d_hidden"])
-        assert close(out.data, want), ("forward(x) must be relu(x @ W.T + b_enc) @ W + b_dec"
+        assert close(out.data, want), (_("forward(x) must be relu(x @ W.T + b_enc) @ W + b_dec")
                                        + (f" ({extra})" if extra else ""))
 
 
@@ -727,12 +754,15 @@ def test_tied_autoencoder_gradient_reaches_w_through_both_uses(student, rng):
             (torch.relu(x @ We.T + b_enc) @ Wd + b_dec).mul(weights).sum().backward()
             grads[label] = Wg.grad
         got = parts["W"].grad
-        assert got is not None, "no gradient reached W: forward must use W itself (a Parameter), not a copy"
+        assert got is not None, _("no gradient reached W: forward must use W itself (a Parameter), not "
+                                  "a copy")
         if close(got.data, grads["both"]):
             continue
         assert not close(got.data, grads["encoder"]), (
-            "the gradient reaches W only through the encoder: the decoder must use W itself, not W.detach() "
-            "or a separate copy")
+            _("the gradient reaches W only through the encoder: the decoder must use W itself, not "
+              "W.detach() or a separate copy"))
         assert not close(got.data, grads["decoder"]), (
-            "the gradient reaches W only through the decoder: the encoder must use W itself, not W.detach()")
-        raise AssertionError("W's gradient is not that of relu(x @ W.T + b_enc) @ W + b_dec through both uses of W")
+            _("the gradient reaches W only through the decoder: the encoder must use W itself, not "
+              "W.detach()"))
+        raise AssertionError(_("W's gradient is not that of relu(x @ W.T + b_enc) @ W + b_dec through "
+                               "both uses of W"))
