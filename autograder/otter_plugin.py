@@ -10,9 +10,18 @@ enables it in the ``# ASSIGNMENT CONFIG`` cell of its master notebook::
 (``assignment`` may be left out: it defaults to otter's assignment ``name``; a bare
 ``- autograder.otter_plugin.HiddenGraders`` then works too.) ``otter assign`` copies the
 entry into the autograder zip's ``otter_config.json``; from then on otter imports this
-module wherever it grades, so this kit must be installed there: ``otter run`` uses the
-current environment; for otter's Gradescope zip, add the kit to the config's
-``requirements:`` (next to ``torch``).
+module wherever it grades, so this kit must be installed there. ``otter run`` uses the
+current environment. For otter's Gradescope zip the kit is not on PyPI: ``bundle`` (the
+command ``python -m autograder.otter_plugin ZIP``, or ``make otter-autograder``) builds it as a
+wheel, puts it in the zip as ``files/<wheel>``, and adds it and the kit's pinned grading
+dependencies to the zip's ``environment.yml``, which otter's ``setup.sh`` installs into
+``otter-env`` on Gradescope.
+
+Where the kit is installed as a wheel, its graders sit in ``site-packages``: the kit's sandbox
+masks the package folder from the student's code it runs (an empty tmpfs over it), but otter
+also runs the notebook itself, unsandboxed, in its own kernel, where that code can read
+anything the grading user can, the graders included: under otter, hidden tests are only as
+hidden as otter's own.
 
 What it does, per submission:
 
@@ -175,7 +184,8 @@ class HiddenGraders(AbstractOtterPlugin):
                 (r.rule.doc.splitlines()[0] if r.rule.doc else r.rule.name, r.rule.points,
                  r.rule.visibility != "visible", r.passed, PASSED if r.passed else f"{FAILED}\n{r.hint}")
                 for r in rule_results])
-        summary = f"hidden graders ({grading.assignment}): {grading.total:g}/{grading.max_total:g} in {seconds:.1f} s"
+        summary = (f"hidden graders ({grading.assignment}): {grading.total:g}/{grading.max_total:g} in {seconds:.1f} s "
+                   f"(kit: {Path(__file__).resolve().parent})")
         notes = "\n".join(f"  {e}" for e in grading.errors)
         self._report = summary + ("\n" + notes if notes else "")
         if grading.errors:  # cell errors and the like: the student sees them, as in the kit's own results
@@ -210,3 +220,110 @@ class HiddenGraders(AbstractOtterPlugin):
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
+
+
+# ------------------------------------------------------------------ otter's Gradescope zip
+
+ENV_MARK = "# added by autograder.otter_plugin.bundle"
+
+
+def build_wheel(dest: Path) -> Path:
+    """Build the kit as a wheel (``pip wheel`` of this checkout, no dependencies) into ``dest``."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(dest), str(root)], check=True)
+    (wheel,) = sorted(dest.glob("d2l_param_autograder-*.whl"))
+    return wheel
+
+
+def environment_pins() -> list[str]:
+    """The kit's pinned grading dependencies (``gradescope.build.GRADING``), as pip lines."""
+    from .gradescope.build import GRADING, _canon, kit_pins
+
+    pins = kit_pins()
+    return [f"{pins[_canon(n)][0]}=={pins[_canon(n)][1]}" for n in GRADING if _canon(n) in pins]
+
+
+def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -> Path:
+    """Add the kit to one of otter's autograder zips (``otter assign``'s ``*-autograder.zip``):
+    the wheel as ``files/<wheel>``, and in ``environment.yml``'s ``pip:`` list the wheel (as it lies
+    on Gradescope: ``/autograder/source/files/...``) and the kit's pinned grading dependencies.
+    Writes ``out`` (default: replaces ``zip_path``); returns it. Entries keep otter's order and dates."""
+    import tempfile
+    import zipfile
+
+    out = out or zip_path
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = wheel or build_wheel(Path(tmp))
+        with zipfile.ZipFile(zip_path) as src:
+            entries = [(info, src.read(info)) for info in src.infolist()]
+        names = {info.filename for info, _ in entries}
+        if "environment.yml" not in names:
+            raise ValueError(f"{zip_path}: no environment.yml: not an otter autograder zip")
+        target = f"files/{wheel.name}"
+        lines = [ENV_MARK, f"/autograder/source/{target}", *environment_pins()]
+        fresh = []
+        for info, data in entries:
+            if info.filename.startswith("files/d2l_param_autograder-"):
+                continue  # an earlier bundle's wheel
+            if info.filename == "environment.yml":
+                data = _add_pip_lines(data.decode("utf-8"), lines).encode("utf-8")
+            fresh.append((info, data))
+        stamp = entries[0][0].date_time if entries else (1980, 1, 1, 0, 0, 0)
+        whl = zipfile.ZipInfo(target, date_time=stamp)
+        whl.external_attr = 0o644 << 16
+        whl.compress_type = zipfile.ZIP_DEFLATED
+        fresh.append((whl, wheel.read_bytes()))
+        part = out.with_name(out.name + ".part")
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info, data in fresh:
+                dst.writestr(info, data)
+        part.replace(out)
+    return out
+
+
+def _add_pip_lines(env: str, lines: list[str]) -> str:
+    """``environment.yml`` with ``lines`` at the end of its ``pip:`` list (an earlier bundle's replaced)."""
+    kept, skipping = [], False
+    for line in env.splitlines():
+        if line.strip() == f"- {ENV_MARK}" or line.strip() == ENV_MARK:
+            skipping = True
+            continue
+        if skipping and line.startswith("      - "):
+            continue
+        skipping = False
+        kept.append(line)
+    if not any(line.strip() == "- pip:" for line in kept):
+        kept.append("  - pip:")
+    at = max(i for i, line in enumerate(kept) if line.strip() == "- pip:") + 1
+    while at < len(kept) and kept[at].startswith("      - "):
+        at += 1
+    block = [f"      {ENV_MARK}"] + [f"      - {x}" for x in lines[1:]]
+    return "\n".join(kept[:at] + block + kept[at:]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder.otter_plugin ZIP [--out ZIP]``: put the kit into an otter autograder zip."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m autograder.otter_plugin", description=main.__doc__)
+    parser.add_argument("zip", type=Path, help="an otter autograder zip (dist/otter/NAME-autograder.zip)")
+    parser.add_argument("--out", type=Path, default=None, help="where to write it (default: in place)")
+    args = parser.parse_args(argv)
+    if not args.zip.is_file():
+        parser.error(f"no such file: {args.zip}")
+    try:
+        path = bundle(args.zip, args.out)
+    except (ValueError, OSError) as exc:
+        print(f"autograder: {exc}")
+        return 1
+    print(f"the kit (a wheel) and its pinned dependencies are in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

