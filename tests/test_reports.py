@@ -133,3 +133,18 @@ def test_import_is_cheap() -> None:
     code = "import sys, autograder.reports; print(sorted(m for m in ('torch', 'matplotlib') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_students_feedback_withholds_after_due_date_checks(tmp_path) -> None:
+    """What ``grade`` writes for students (``after_due_date=False``): an after_due_date check is counted,
+    not listed, its hint withheld, until the feedback is rebuilt after the due date."""
+    results, row = _submission("copy.py", (True, False), (True, ""), True)
+    for after in (False, True):
+        folder = tmp_path / str(after) / "copy.py"
+        reports.write_feedback(results, folder, "access", "copy.py", after_due_date=after)
+        for ext in ("html", "md"):
+            text = (folder / f"feedback.{ext}").read_text()
+            assert ("listed a shared parameter twice" in text) is after
+            assert ("a shared parameter once" in text) is after
+            assert ("1 check hidden until after due date (1 point)" in text) is not after
+            assert "1 hidden check (2 points)" in text and SECRET_HINT not in text

@@ -1,0 +1,80 @@
+"""Free-response questions: rubrics from the master notebooks, answers read (never run) from notebooks,
+rendered without markup of the student's own. Fast: no grading (tests/test_gradebook.py grades a class)."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import manual
+from autograder.samples import solved_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("assignment", ["access", "init", "tied"])
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_every_master_has_the_free_response_questions_the_kit_knows(assignment, lang):
+    found = manual.master_questions(assignment, lang)
+    assert [(q.name, q.points) for q in found] == manual.questions(assignment)
+    for q in found:
+        assert q.prompt and q.rubric and q.prompt_id
+        assert ("Rubric" in q.rubric) if lang == "en" else ("评分标准" in q.rubric or "Rubric" in q.rubric)
+
+
+def _answered(assignment: str, text: str) -> dict:
+    nb = solved_notebook(assignment)
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "markdown"
+               and "otter_answer_cell" in c.get("metadata", {}).get("tags", [])]
+    cell["source"] = text
+    return nb
+
+
+@pytest.mark.parametrize("assignment", ["access", "init", "tied"])
+def test_answers_are_found_by_the_prompt_cell(assignment, tmp_path):
+    (name, _), = manual.questions(assignment)
+    nb = _answered(assignment, "Sharing **helps**.")
+    assert manual.extract_answers(nb, assignment) == {name: "Sharing **helps**."}
+    blank = solved_notebook(assignment)
+    assert manual.extract_answers(blank, assignment) == {name: ""}  # the placeholder is no answer
+    for cell in nb["cells"]:  # ids stripped (an old Jupyter): found by otter's markers instead
+        cell.pop("id", None)
+    assert manual.extract_answers(nb, assignment) == {name: "Sharing **helps**."}
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(f"{assignment}.ipynb", json.dumps(nb))
+    found = manual.collect(assignment, [("export.zip", path, ""), ("script.py", tmp_path / "x.py", "")])
+    assert found["export.zip"]["answers"] == {name: "Sharing **helps**."}
+    assert found["script.py"]["answers"] == {name: None}
+
+
+def test_the_chinese_edition_says_so():
+    nb = json.loads((ROOT / "assignments" / "tied" / "tied.zh.ipynb").read_text())
+    assert manual.notebook_lang(nb) == "zh"
+    assert manual.extract_answers(nb, "tied") == {"why_share": ""}
+
+
+def test_markdown_is_rendered_without_the_students_markup():
+    html = manual.render_markdown("**ok** <script>alert(1)</script> <img src=x onerror=alert(1)> "
+                                  "[a](javascript:alert(1)) ![t](http://tracker.example/p.png) [b](https://d2l.ai)")
+    assert "<strong>ok</strong>" in html and "<script" not in html and "<img" not in html
+    assert "&lt;script&gt;" in html and "javascript:" not in html.split('href="')[-1].split('"')[0]
+    assert 'href="https://d2l.ai"' in html and "javascript:alert" not in "".join(html.split('href="')[1:2])
+
+
+def test_read_points_refuses_what_it_cannot_merge(tmp_path):
+    good = tmp_path / "m.csv"
+    good.write_text("submission,question,points,max_points,comment\n'=evil.ipynb,why_share,1.5,2,ok\n"
+                    "b.ipynb,why_share,,2,\n")
+    assert manual.read_points(good, "tied", ["=evil.ipynb", "b.ipynb"]) == {
+        "=evil.ipynb": {"why_share": {"score": 1.5, "comment": "ok"}}}
+    for body, phrase in [("submission,question,points\nnobody,why_share,1\n", "no submission named"),
+                         ("submission,question,points\nb.ipynb,other,1\n", "not a free-response question"),
+                         ("submission,question,points\nb.ipynb,why_share,lots\n", "not a number"),
+                         ("submission,question\nb.ipynb,why_share\n", "no points column")]:
+        bad = tmp_path / "bad.csv"
+        bad.write_text(body)
+        with pytest.raises(manual.MergeError, match=phrase):
+            manual.read_points(bad, "tied", ["b.ipynb"])
