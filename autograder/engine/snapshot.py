@@ -29,6 +29,29 @@ def take(module: Any, enc: Encoder) -> dict:
     }
 
 
+class MissingName(AssertionError, KeyError):
+    """A name the grader needs is not in the student's module: the student's answer fails the rule.
+
+    (A ``KeyError`` as well, for code that catches that; an ``AssertionError`` so that a module
+    which reports fewer names than it has, honestly or forged, never turns into a grader error.)"""
+
+    def __init__(self, name: str) -> None:
+        from ..i18n import _  # parent side only: the child never raises this
+
+        super().__init__(_("the module has no parameter named {name!r}").format(name=name))
+        self.name = name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class Names(dict):
+    """A dict of parameters by name whose missing keys raise ``MissingName``."""
+
+    def __missing__(self, name: str) -> Any:
+        raise MissingName(name)
+
+
 @dataclass
 class Snapshot:
     """Parent side: a module as the child saw it."""
@@ -65,7 +88,11 @@ class Snapshot:
         for n, t in self.params:
             if n == name:
                 return t
-        raise KeyError(name)
+        raise MissingName(name)
+
+    def by_name(self) -> "Names":
+        """Every parameter by each of its names; a name that is not there fails the rule (``MissingName``)."""
+        return Names((n, t) for n, t in self.params)
 
     def shared_groups(self) -> list[list[str]]:
         """Names that reach one tensor, for tensors reachable under two or more names."""
