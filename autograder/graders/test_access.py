@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from ..engine.channel import Raised, TensorRef
+from ..engine.snapshot import Names
 from ..engine.student import Program
 from ..i18n import _
 from . import behaviour, zoo
@@ -229,7 +230,7 @@ def _rgnet(student, rng):
 
 
 def _rgnet_forward(snap, x: torch.Tensor) -> torch.Tensor:
-    values = {n: t.data for n, t in snap.params}
+    values = Names((n, t.data) for n, t in snap.params)  # a missing name fails the rule
     h = x
     for b in range(4):
         h = torch.relu(h @ values[f"0.block {b}.0.weight"].T + values[f"0.block {b}.0.bias"])

@@ -988,7 +988,7 @@ def test_init_lazy_records_no_history_and_no_grads(student, rng):
     """one forward pass that records no history; parameters stay leaves, requires_grad as it was, no .grad"""
     nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
     for (spec, n), (before, after, _unused, _unused, passes) in zip(nets, _lazy_run(student, rng, nets, spy=True)):
-        was = {n: t.requires_grad for n, t in before.params}
+        was = Names((n, t.requires_grad) for n, t in before.params)  # a missing name fails the rule
         for pname, t in after.params:
             assert t.grad is None, (_("init_lazy left a .grad on {pname!r}: materialize with one "
                                       "forward pass under torch.no_grad(), without backward()").format(pname=pname))
