@@ -1,7 +1,8 @@
 """Sample submissions: the student notebook with the reference answers, plus a mistake.
 
 ``solved_notebook`` pastes the master notebook's answers into the committed
-student notebook (``assignments/<a>/<a>.ipynb``): ``python -m autograder assign``
+student notebook (``assignments/<a>/<a>.ipynb``, or the Chinese edition's
+``<a>.zh.ipynb`` with ``lang="zh"``): ``python -m autograder assign``
 keeps the master's cell ids, so each answer cell (otter's ``otter_answer_cell``
 tag) has the id of the master cell it was stripped from. The result is what a
 student who got everything right submits, otter metadata included.
@@ -25,10 +26,17 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def solved_notebook(assignment: str, root: Path = ROOT) -> dict:
-    """The committed student notebook with every code answer cell replaced by the master's cell."""
-    student = _read(root / "assignments" / assignment / f"{assignment}.ipynb")
-    master = {c.get("id"): c for c in _read(root / "solutions" / f"{assignment}.ipynb")["cells"]}
+def stem(assignment: str, lang: str = "en") -> str:
+    """The file name stem of an edition's notebooks: ``access`` (English), ``access.zh`` (Chinese)."""
+    return assignment if lang == "en" else f"{assignment}.{lang}"
+
+
+def solved_notebook(assignment: str, root: Path = ROOT, lang: str = "en") -> dict:
+    """The committed student notebook of the ``lang`` edition with every code answer cell replaced by
+    its master's cell."""
+    name = stem(assignment, lang)
+    student = _read(root / "assignments" / assignment / f"{name}.ipynb")
+    master = {c.get("id"): c for c in _read(root / "solutions" / f"{name}.ipynb")["cells"]}
     nb = copy.deepcopy(student)
     answers = [c for c in nb["cells"] if c["cell_type"] == "code" and ANSWER_TAG in c.get("metadata", {}).get("tags", [])]
     if not answers:
@@ -44,11 +52,12 @@ def solved_notebook(assignment: str, root: Path = ROOT) -> dict:
     return nb
 
 
-def compose(assignment: str, mistake: Path | None, dest: Path) -> Path:
-    """Write ``dest`` (.ipynb): the solved student notebook, then the mistake's code (if any) as the last cells."""
+def compose(assignment: str, mistake: Path | None, dest: Path, lang: str = "en") -> Path:
+    """Write ``dest`` (.ipynb): the solved student notebook of the ``lang`` edition, then the mistake's code
+    (if any) as the last cells."""
     from .engine.loader import split_percent_cells
 
-    nb = solved_notebook(assignment)
+    nb = solved_notebook(assignment, lang=lang)
     if mistake is not None:
         sources = [s for s in split_percent_cells(mistake.read_text(encoding="utf-8")) if s.strip()]
         nb["cells"] += [{"cell_type": "code", "id": f"mistake-{i}", "metadata": {}, "execution_count": None,
@@ -58,11 +67,12 @@ def compose(assignment: str, mistake: Path | None, dest: Path) -> Path:
     return dest
 
 
-def compose_folder(assignment: str, mistakes: Path, dest: Path) -> list[Path]:
-    """A notebook per mistake file in ``mistakes`` (``<name>.ipynb``), plus ``reference.ipynb``."""
-    out = [compose(assignment, None, dest / "reference.ipynb")]
+def compose_folder(assignment: str, mistakes: Path, dest: Path, lang: str = "en") -> list[Path]:
+    """A notebook per mistake file in ``mistakes`` (``<name>.ipynb``), plus ``reference.ipynb``, all of
+    the ``lang`` edition."""
+    out = [compose(assignment, None, dest / "reference.ipynb", lang)]
     for path in sorted(mistakes.glob("*.py")):
-        out.append(compose(assignment, path, dest / f"{path.stem}.ipynb"))
+        out.append(compose(assignment, path, dest / f"{path.stem}.ipynb", lang))
     return out
 
 
@@ -75,8 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
     parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT", help=f"one of: {', '.join(ASSIGNMENTS)}")
     parser.add_argument("dest", type=Path)
+    parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's notebooks (default en)")
     args = parser.parse_args(argv)
-    paths = compose_folder(args.assignment, ROOT / "tests" / "submissions" / args.assignment, args.dest)
+    paths = compose_folder(args.assignment, ROOT / "tests" / "submissions" / args.assignment, args.dest, args.lang)
     print(f"{len(paths)} sample submissions in {args.dest}")
     return 0
 

@@ -10,6 +10,7 @@ every grader must fail at least one bundled mistake (a rule nothing fails is a r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -88,3 +89,68 @@ def test_every_rule_fails_some_bundled_mistake(graded, assignment):
         failed |= {t["extra_data"]["rule"] for t in results["tests"] if t["extra_data"]["outcome"] == "failed"}
     never = [r.name for r in runner.rules(assignment) if r.name not in failed]
     assert not never, f"no bundled mistake in tests/submissions/{assignment}/ fails: {never}"
+
+
+# ---------------------------------------------------------------- the Chinese edition
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="session")
+def graded_zh(tmp_path_factory):
+    """Every bundled mistake composed onto the solved Chinese notebook (``<a>.zh.ipynb``), and the untouched
+    Chinese notebook, graded once per assignment through the CLI (``--lang auto``: the notebook says zh)."""
+    cache = {}
+
+    def get(assignment: str):
+        if assignment not in cache:
+            base = tmp_path_factory.mktemp(f"{assignment}-zh")
+            compose_folder(assignment, SUBMISSIONS / assignment, base / "in", lang="zh")
+            shutil.copy(ROOT / "assignments" / assignment / f"{assignment}.zh.ipynb", base / "in" / "untouched.ipynb")
+            run = grade_cli(assignment, [base / "in"], base / "out", "--jobs", "2")
+            assert run.returncode == 0, run.stderr
+            cache[assignment] = (load_gradebook(base / "out"), base / "out")
+        return cache[assignment]
+    return get
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_zh_submissions_score_as_english_with_chinese_hints(graded, graded_zh, assignment):
+    """The same mistakes made in the Chinese notebook fail exactly the same rules (so get EXPECTED.json's
+    scores), and every hint, check name and note the student reads is Chinese."""
+    book, out = graded(assignment)
+    book_zh, out_zh = graded_zh(assignment)
+    expected = json.loads((SUBMISSIONS / assignment / "EXPECTED.json").read_text())
+    assert set(book_zh) == set(book)
+    for name in ["reference", *expected]:
+        en = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
+        zh = json.loads((out_zh / f"{name}.ipynb" / "results.json").read_text())
+        assert zh["extra_data"]["lang"] == "zh" and en["extra_data"]["lang"] == "en"
+        outcomes = lambda r: [(t["extra_data"]["rule"], t["extra_data"]["outcome"], t["score"]) for t in r["tests"]]
+        assert outcomes(zh) == outcomes(en), f"{name}: the Chinese notebook is graded differently"
+        row = book_zh[f"{name}.ipynb"]
+        scores = expected.get(name, {}).get("scores", {})
+        for q, got in row["questions"].items():
+            assert got["score"] == scores.get(q, got["max_score"]), f"{name}: {q} scored {got['score']}"
+        assert not row["grader_errors"], f"{name}: the graders failed on it: {row['grader_errors']}"
+        for t in zh["tests"]:
+            assert HAN.search(t["name"]), f"{name}: check name not translated: {t['name']}"
+            if t["status"] == "failed":
+                assert HAN.search(t["output"]), f"{name}: hint not translated: {t['output']}"
+        for message in [*zh["extra_data"]["errors"], *zh["extra_data"]["notes"]]:
+            assert HAN.search(message), f"{name}: message not translated: {message}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_blank_zh_notebook_scores_zero_with_chinese_feedback(graded_zh, assignment):
+    """The Chinese notebook as handed out scores 0, and its feedback is Chinese: hints, check names, headings."""
+    book, out = graded_zh(assignment)
+    row = book["untouched.ipynb"]
+    assert row["total"] == 0 and not row["grader_errors"], row
+    results = json.loads((out / "untouched.ipynb" / "results.json").read_text())
+    hints = [t["output"] for t in results["tests"] if t["status"] == "failed"]
+    assert hints and all(HAN.search(h) for h in hints), [h for h in hints if not HAN.search(h)][:5]
+    words = max(re.findall(r"[\u4e00-\u9fff]+", hints[0]), key=len)  # Chinese of the first hint, no markup
+    for page in ("feedback.md", "feedback.html"):
+        text = (out / "untouched.ipynb" / page).read_text(encoding="utf-8")
+        assert words in text and "评分过程" in text, f"{page} is not in Chinese"

@@ -75,9 +75,9 @@ class Snapshot:
             training=bool(node["training"]),
         )
 
-    def parameters(self) -> dict[str, TensorRef]:
+    def parameters(self) -> "Names":
         """Distinct parameters under their first name, in order (what ``named_parameters()`` yields)."""
-        seen, out = set(), {}
+        seen, out = set(), Names()
         for name, t in self.params:
             if t.oid not in seen:
                 seen.add(t.oid)

@@ -31,7 +31,7 @@ import pytest
 import torch
 
 from ..engine.channel import Raised, TensorRef
-from ..engine.snapshot import Snapshot
+from ..engine.snapshot import Names, Snapshot
 from ..engine.student import Program, Slot
 from ..i18n import N_, _
 from . import behaviour
