@@ -10,6 +10,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import psutil
+
 from autograder.samples import compose
 from conftest import ROOT, grade_cli, load_gradebook
 
@@ -66,7 +68,7 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
     main = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
     for _ in range(1200):  # a worker is busy once its zygote (worker -> bwrap -> zygote) has forked a child
-        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+        pids = psutil.pids()
         parents = {pid: _parent(pid) for pid in pids}
         workers = [pid for pid in pids if _is_worker(pid, main.pid)]
         busy = [w for w in workers if any(parents.get(parents.get(parents.get(c))) == w for c in pids)]
@@ -91,17 +93,17 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
 
 def _parent(pid: int) -> int | None:
     try:
-        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
+        return psutil.Process(pid).ppid()
+    except psutil.Error:
         return None
 
 
 def _is_worker(pid: int, main: int) -> bool:
     try:
-        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
-    except OSError:
+        proc = psutil.Process(pid)
+        return any("autograder.grade.worker" in a for a in proc.cmdline()) and proc.ppid() == main
+    except psutil.Error:
         return False
-    return b"autograder.grade.worker" in cmdline and _parent(pid) == main
 
 
 def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
@@ -109,5 +111,6 @@ def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
     run = grade_cli("access", [tmp_path / "in"], tmp_path / "out")
     assert run.returncode == 0, run.stderr
     header = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
-    assert header == ["submission,param_shapes,count_parameters,get_parameter,build_rgnet,FrozenHiddenMLP,shared_names,total"]
+    assert header == ["submission,param_shapes,count_parameters,get_parameter,build_rgnet,FrozenHiddenMLP,shared_names,"
+                      "rand_weight_role,total,status", "Points Possible,3,3,2,3,4,2,2,19,"]
     assert load_gradebook(tmp_path / "out") == {}

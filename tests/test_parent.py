@@ -375,8 +375,9 @@ def test_insecure_grading_is_loud_and_recorded_everywhere(tmp_path, capsys):
     assert results["score"] == 17
     book = json.loads((out / "gradebook.json").read_text())
     assert book["isolation"].startswith("INSECURE") and book["submissions"][0]["isolation"].startswith("INSECURE")
-    header, row = (out / "gradebook.csv").read_text().splitlines()
-    assert header.endswith(",total,isolation") and row.split(",")[-1].startswith("INSECURE")
+    header, possible, row = (out / "gradebook.csv").read_text().splitlines()
+    assert header.endswith(",total,status,isolation") and row.split(",")[-1].startswith("INSECURE")
+    assert possible.startswith("Points Possible,")
     assert "Time budget for this submission: 90 s" in (out / "a.ipynb" / "feedback.md").read_text()
 
 

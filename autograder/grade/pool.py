@@ -58,47 +58,75 @@ def _deadline(budget: float) -> float:
 
 
 class Progress:
-    """A one-line progress bar on a terminal; a line per submission otherwise."""
+    """Progress on stderr: a tqdm bar on a terminal (80 columns at most, an ETA, and the problems so
+    far: submissions not graded, timed out or with grader errors); one plain line per submission
+    otherwise (a log, CI), saying its score and status. ``ready()`` restarts the clock once the
+    workers have started, so that the rate and ETA leave out their start-up."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
-        self.total, self.done, self.enabled = total, 0, enabled
-        self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
+    def __init__(self, total: int, enabled: bool, stream=None) -> None:
+        self.total, self.done, self.problems, self.enabled = total, 0, 0, enabled
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = enabled and self.stream.isatty()
+        self.bar = None
+        if self.tty:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, file=self.stream, ncols=80, unit="sub", dynamic_ncols=False, leave=True,
+                            bar_format="{n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining} {postfix}")
+            self.bar.set_postfix_str("0 problems", refresh=False)
+        self._restarted = False
+
+    def ready(self) -> None:
+        """The first worker is ready: from now on the clock measures grading, not start-up."""
+        if self.bar is not None and not self._restarted and self.done == 0:
+            self.bar.reset(total=self.total)
+            self.bar.set_postfix_str("0 problems", refresh=False)
+        self._restarted = True
 
     def step(self, name: str, row: dict) -> None:
         self.done += 1
+        status = row.get("status", "graded")
+        if status != "graded":
+            self.problems += 1
         if not self.enabled:
             return
-        if self.tty:
-            width = 30
-            filled = width * self.done // self.total
-            rate = (time.monotonic() - self.started) / self.done
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
-                             f"{rate:5.2f} s/submission  {name[:30]:<30}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.problems} problem{'s' * (self.problems != 1)}", refresh=False)
+            self.bar.update(1)
             if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+                self.bar.close()
         else:
-            print(f"[{self.done}/{self.total}] {name}: {row['total']:g}/{row['max_total']:g}", file=sys.stderr)
+            print(f"[{self.done}/{self.total}] {name}: {row['total']:g}/{row['max_total']:g} {status}",
+                  file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _failed(rules: list[dict], name: str, message: str):
     """A Grading for a submission whose worker died: every rule failed with the reason."""
     from ..engine.runner import Grading, Rule, RuleResult
 
+    from ..i18n import _
+
     g = Grading(assignment="", submission=name, questions=list(dict.fromkeys(r["question"] for r in rules)))
-    g.errors.append(f"not graded: {message}")
+    why = _("not graded: {reason}").format(reason=message)
+    g.errors.append(why)
     g.results = [RuleResult(Rule(r["name"], r["question"], r["points"], r["visibility"], None, r["doc"]),
-                            passed=False, hint=f"not graded: {message}") for r in rules]
+                            passed=False, hint=why) for r in rules]
     return g
 
 
 def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: Path, jobs: int, limits: Limits,
-               progress: bool, run=None, total_time: float | None = None) -> tuple[list[dict], list[str]]:
+               progress: bool, run=None, total_time: float | None = None,
+               lang: str = "auto") -> tuple[list[dict], list[str]]:
     """Grade ``subs`` (name, file, note) with ``jobs`` workers; returns (gradebook rows in order, questions).
 
     ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` (``results.Run``) is recorded in
-    every results.json; ``total_time`` is each submission's budget (default ``time_budget``)."""
+    every results.json; ``total_time`` is each submission's budget (default ``time_budget``); ``lang`` is
+    ``--lang`` (each worker decides a submission's language with ``i18n.choose``)."""
+    from .. import i18n
     from ..engine import results
     from . import time_budget
 
@@ -123,7 +151,9 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
         w.stop()
         if w.job is not None and rows[w.job] is None and rules:
             name = subs[w.job][0]
-            g = _failed(rules, name, reason)
+            with i18n.using(i18n.choose(lang, None)):  # its notebook was never read: the language asked for
+                g = _failed(rules, name, i18n.render(reason))
+            g.lang = i18n.choose(lang, None)
             this = budgeted()
             results.write_results(g, out / name, run=this, root=out)
             rows[w.job] = results.gradebook_rows([g], this)[0]
@@ -144,7 +174,8 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
             name, path, note = subs[i]
             this = budgeted()
             # absolute: the worker runs in the kit's folder, not in the one the paths were given from
-            w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "note": note,
+            w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "lang": lang,
+                    "note": note.portable() if isinstance(note, i18n.Message) else note,
                     "out": os.path.join(root, name), "root": root, "run": dataclasses.asdict(this),
                     "total_time": this.time_budget}, _deadline(this.time_budget))
         else:
@@ -164,11 +195,12 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
                 w: Worker = key.data
                 line = w.proc.stdout.readline()
                 if not line:
-                    retire(w, "the grading process died while grading this submission")
+                    retire(w, i18n.defer("the grading process died while grading this submission"))
                     continue
                 msg = json.loads(line)
                 if msg["event"] == "hello":
                     rules, w.ready = msg["rules"], True
+                    bar.ready()
                     dispatch(w)
                 elif msg["event"] == "done":
                     rows[msg["index"]] = msg["row"]
@@ -177,8 +209,9 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
             now = time.monotonic()
             for w in list(workers):
                 if (w.job is not None or not w.ready) and now > w.deadline:
-                    retire(w, "grading this submission took far longer than its time limits allow")
+                    retire(w, i18n.defer("grading this submission took far longer than its time limits allow"))
     finally:
+        bar.close()
         for w in workers:
             w.proc.stdin.close()  # the worker's loop ends and it stops its zygote
         for w in workers:

@@ -1,0 +1,126 @@
+"""The command line as a new user meets it: help, usage errors, progress, the counts line."""
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.samples import compose
+from conftest import ROOT
+
+
+def cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, **kw)
+
+
+def test_help_exits_0_and_says_what_each_command_writes():
+    top = cli("--help")
+    assert top.returncode == 0 and top.stderr == ""
+    for word in ("grade", "merge-manual", "reports", "samples", "assign", "exit status"):
+        assert word in top.stdout
+    grade = cli("grade", "--help")
+    assert grade.returncode == 0
+    text = grade.stdout
+    for word in ("gradebook.csv", "results.json", "summary.html", "manual.csv", "canvas.csv", "AUTOGRADER_SECRET",
+                 "exit status", "--insecure", "--lang", "--after-due-date"):
+        assert word in text, word
+    assert "``" not in text  # no raw reST
+    for command in ("merge-manual", "reports", "samples", "assign"):
+        assert cli(command, "--help").returncode == 0
+
+
+@pytest.mark.parametrize("args, phrase", [
+    ((), "required: COMMAND"),
+    (("nosuch",), "invalid choice"),
+    (("samples", "nosuch", "/tmp/x"), "invalid choice: 'nosuch'"),
+    (("grade", "nosuch", "x", "--out", "/tmp/x"), "invalid choice: 'nosuch'"),
+    (("grade", "access", "x"), "--out"),
+    (("grade", "access", "/nonexistent/path", "--out", "/tmp/autograder-cli-never"), "no such file or folder"),
+    (("grade", "access", "README.md", "--out", "/tmp/autograder-cli-never", "--jobs", "0"), "must be positive"),
+    (("merge-manual",), "required"),
+])
+def test_every_usage_error_is_one_line_and_exit_2(args, phrase):
+    run = cli(*args)
+    assert run.returncode == 2, run
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and phrase in lines[0], run.stderr
+    assert not os.path.exists("/tmp/autograder-cli-never")
+
+
+def test_unusable_out_is_refused_before_grading(tmp_path):
+    sub = compose("access", None, tmp_path / "a.ipynb")
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    started = time.monotonic()
+    for out, phrase in [(afile, "exists and is not a folder"), (Path("/sys/kernel"), "is not writable"),
+                        (Path("/proc/autograder-out"), "cannot create it")]:
+        run = cli("grade", "access", sub, "--out", out)
+        assert run.returncode == 2, run.stderr
+        lines = run.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("autograder: refusing --out:") and phrase in lines[0], lines
+    assert time.monotonic() - started < 20, "refused only after grading"
+
+
+def test_an_empty_folder_warns_and_still_counts(tmp_path):
+    (tmp_path / "in").mkdir()
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out")
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines[0].startswith("autograder: warning: no submissions found in")
+    assert lines[-1].startswith("0 submissions: 0 graded, 0 not graded, 0 timed out, 0 with grader errors")
+    assert (tmp_path / "out" / "summary.html").is_file()
+
+
+def _on_a_terminal(argv: list[str], columns: int = 80) -> tuple[int, str]:
+    """Run with stderr (and stdout) on a pseudo-terminal ``columns`` wide; return (status, what it showed)."""
+    import fcntl
+    import struct
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    proc = subprocess.Popen(argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=child, stderr=child,
+                            env={**os.environ, "COLUMNS": str(columns)})
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    return proc.wait(timeout=600), seen.decode("utf-8", "replace")
+
+
+def test_progress_on_a_terminal_fits_80_columns_with_eta_and_problems(tmp_path):
+    compose("access", None, tmp_path / "in" / "a.ipynb")
+    (tmp_path / "in" / "b.ipynb").write_text("{broken")
+    status, shown = _on_a_terminal([sys.executable, "-m", "autograder", "grade", "access", str(tmp_path / "in"),
+                                    "--out", str(tmp_path / "out"), "--jobs", "2"])
+    assert status == 0, shown
+    frames = [f for f in re.split(r"[\r\n]", re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", shown)) if f.strip()]
+    bars = [f for f in frames if "/2 |" in f]
+    assert bars and all(len(f) <= 80 for f in bars), bars
+    assert any("1 problem" in f for f in bars) and any("<" in f for f in bars)  # problems counted; elapsed<ETA
+    assert frames[-1].startswith("2 submissions: 1 graded, 1 not graded, 0 timed out")
+
+
+def test_progress_without_a_terminal_is_one_plain_line_per_submission(tmp_path):
+    compose("access", None, tmp_path / "in" / "a.ipynb")
+    (tmp_path / "in" / "b.ipynb").write_text("{broken")
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out", "--jobs", "2")
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert sorted(lines[:2]) == ["[1/2] a.ipynb: 17/17 graded", "[2/2] b.ipynb: 0/17 not graded"] or \
+        sorted(line.split("] ", 1)[1] for line in lines[:2]) == ["a.ipynb: 17/17 graded", "b.ipynb: 0/17 not graded"]
+    assert "\r" not in run.stderr and "\x1b" not in run.stderr
