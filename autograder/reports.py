@@ -223,13 +223,15 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
                  budget: float | None = None, manual: list[dict] = (), after_due_date: bool = False,
                  lang: str = "en") -> str:
     _ = _gettext(lang).gettext
-    lines = [f"# {_md(_('Feedback: %(assignment)s') % {'assignment': assignment})}", "",
-             f"{_('Submission:')} {_md(submission)}", "",
-             f"**{_('Total: %(total)s / %(max)s points') % {'total': _num(total), 'max': _num(max_total)}}**", "",
-             f"## {_('What happened')}", ""]
+    # _() outside the f-strings: Babel extracts no call inside an f-string's braces
+    title = _("Feedback: %(assignment)s") % {"assignment": assignment}
+    said = _("Submission:")
+    points = _("Total: %(total)s / %(max)s points") % {"total": _num(total), "max": _num(max_total)}
+    happened, note = _("What happened"), _("Note:")
+    lines = [f"# {_md(title)}", "", f"{said} {_md(submission)}", "", f"**{points}**", "", f"## {happened}", ""]
     lines += [f"- {_md(m)}" for m in messages] or [_("Your code ran without errors.")]
     if notes:
-        lines += ["", *(f"- {_('Note:')} {_md(m)}" for m in notes)]
+        lines += ["", *(f"- {note} {_md(m)}" for m in notes)]
     for question, checks in groups.items():
         score, max_score = sum(c.score for c in checks), sum(c.max_score for c in checks)
         lines += ["", f"## {_md(question)}: {_num(score)} / {_num(max_score)}", ""]

@@ -138,6 +138,21 @@ def test_gettext_is_never_shadowed_in_a_function_that_translates():
     assert not found, f"functions that bind '_' and translate with it: {found}"
 
 
+def test_no_message_hides_inside_an_f_string():
+    """Babel extracts no ``_("…")`` written inside an f-string's braces: such a message would never be
+    translated, and no catalog check would notice. Translate it outside the f-string."""
+    found = []
+    for path in (ROOT / "autograder").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FormattedValue):
+                for call in ast.walk(node.value):
+                    if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                            and call.func.id in ("_", "N_", "ngettext", "gettext") \
+                            and any(isinstance(a, ast.Constant) for a in call.args):
+                        found.append(f"{path.relative_to(ROOT)}:{call.lineno}")
+    assert not found, f"messages inside f-strings, never extracted: {found}"
+
+
 # ---------------------------------------------------------------- which language
 
 

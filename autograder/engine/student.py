@@ -24,6 +24,7 @@ MAX_RESTARTS = 3  # new processes for one submission after its first; then its r
 FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
 STATUSES = ("ok", "raised", "timeout", "bad_step")  # a program_done frame's possible statuses
 NONSENSE = N_("your code wrote something into the grader's channel that makes no sense")
+MALFORMED = N_("the answer sent back was malformed")
 # What the sandbox says when a child dies (``ChildGone.reason``), for translation where it reaches a hint.
 N_("the process running your code exited or was killed")
 N_("your code wrote garbage into the grader's channel")
@@ -475,10 +476,10 @@ class Student:
             raised = channel.decode(header["raised"], blobs) if header.get("raised") is not None else None
         except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: {_('the answer sent back was malformed')}"))
+            return self._dead(StudentCrashed(f"{what}: {_(MALFORMED)}"))
         if status == "raised" and not isinstance(raised, channel.Raised):
             self._discard()
-            return self._dead(StudentCrashed(f"{what}: {_('the answer sent back was malformed')}"))
+            return self._dead(StudentCrashed(f"{what}: {_(MALFORMED)}"))
         match_answers(program, values, complete=status == "ok")
         return Outcome(what, values, raised if status == "raised" else None)
 
