@@ -285,6 +285,7 @@ def test_forged_and_printed_results_fool_nothing(graded):
     out = graded.base / "out"
     written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     ours = {"gradebook.csv", "gradebook.json", "summary.html", "summary-scores.png", "summary-questions.png",
+            "manual.html", "manual.csv", "manual.json", ".autograder.json",  # free-response pages; the run's manifest
             *(f"{n}.ipynb/{f}" for n in EXPECTED for f in ("results.json", "feedback.md", "feedback.html"))}
     assert written == ours, f"unexpected files: {written ^ ours}"
     assert json.loads((out / "gradebook.json").read_text())["assignment"] == "access"
