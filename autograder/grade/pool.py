@@ -46,8 +46,23 @@ class Worker:
         self.proc.stdin.flush()
 
     def stop(self) -> None:
+        """Kill the worker and whatever it started (its zygote's bwrap and the zygote, whose death
+        ends every sandbox it forked): a killed worker cannot end them itself, and a bwrap started a
+        moment before may not have armed its die-with-parent signal yet."""
+        import psutil
+
         if self.proc.poll() is None:
+            try:
+                below = psutil.Process(self.proc.pid).children(recursive=True)
+            except psutil.Error:
+                below = []
             self.proc.kill()
+            for child in below:
+                try:
+                    child.kill()
+                except psutil.Error:
+                    pass
+            psutil.wait_procs(below, timeout=10)
         self.proc.wait()
 
 
