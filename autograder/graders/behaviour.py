@@ -185,7 +185,7 @@ def _pair(groups: list[list[str]]) -> tuple[str, str]:
     return g[0], g[1]
 
 
-# ------------------------------------------------------------------ student-built modules (build_shared_mlp, TiedAutoencoder, rgnet)
+# ------------------------------------------------------------------ modules the student builds
 
 
 def confirm_parameters(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor | None,
@@ -411,11 +411,10 @@ def confirm_same_objects(student, rng: random.Random, cases: Sequence[tuple[Case
         expected = dict(ref.named_parameters(remove_duplicate=False))
         wrong = [n for n in names if not same(result[reads[n]], expected[n].detach())]
         if wrong:
-            group = next((g for g in groups_of(ref) if wrong[0] in g), None)
+            others = [n for g in groups_of(ref) if wrong[0] in g for n in g if n != wrong[0]]
             raise AssertionError(_("{hint} ({wrong!r} no longer reaches the Parameter it was built with").format(
                                      hint=hint, wrong=wrong[0])
-                                 + (_(", shared with {others!r})").format(others=[n for n in group if n != wrong[0]][0])
-                                    if group else ")"))
+                                 + (_(", shared with {others!r})").format(others=others[0]) if others else ")"))
         if x is None:
             continue
         with torch.no_grad():
@@ -491,8 +490,8 @@ def confirm_get_parameter(student, rng: random.Random, cases: Sequence[Case]) ->
             reads[n] = p.ret(walk(p, m, n))
         width = _in_features(ref)
         fixed = any(type(s).__name__ == "FixedHiddenMLP" for s in ref.modules())  # halving loop: rounding-sensitive
-        x = None if width is None or fixed else torch.randn(rng.randint(2, 5), width,
-                                                            generator=torch.Generator().manual_seed(rng.getrandbits(31)))
+        g = torch.Generator().manual_seed(rng.getrandbits(31))
+        x = None if width is None or fixed else torch.randn(rng.randint(2, 5), width, generator=g)
         out = forward(p, m, x, rng.getrandbits(31)) if x is not None else None
         plan.append((ref, names, written, reads, x, out))
     result = student.run(p, "get_parameter(...)")

@@ -902,7 +902,8 @@ def test_init_lazy_materializes_and_returns_net(student, rng):
             _("init_lazy must materialize the lazy modules with example_input (its feature size)")
     behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
         student, rng, [((spec, _seed(rng)), n) for spec, n in nets],
-        lambda p, m, n: p.call("init_lazy", m, torch.randn(3, n), catch=True), "init_lazy(net, example_input)",
+        lambda p, m, n: p.call("init_lazy", m, torch.randn(3, n, generator=torch.Generator().manual_seed(n)), catch=True),
+        "init_lazy(net, example_input)",
         _("init_lazy must return the net it was given (a change made through the result does not reach "
           "net)"))
 
@@ -955,7 +956,8 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
     assert same, (_("init_lazy must return the net it was given") if out is not None else
                   _("init_lazy returned None: end with `return net`"))
     behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
-        student, rng, [((spec, _seed(rng)), None)], lambda p, m, n: p.call("init_lazy", m, torch.randn(3, a), catch=True),
+        student, rng, [((spec, _seed(rng)), None)],
+        lambda p, m, n: p.call("init_lazy", m, torch.randn(3, a, generator=torch.Generator().manual_seed(a)), catch=True),
         "init_lazy(net, example_input)",
         _("init_lazy must return the net it was given (a change made through the result does not reach "
           "net)"))

@@ -101,8 +101,8 @@ def test_build_shared_mlp_six_parameter_tensors(student, rng):
                              + ("" if (a, h, o) != (4, 8, 1) else _(" (check the default sizes 4, 8, 1)")))
     # the snapshot's word on which names are one tensor, confirmed by behaviour (see behaviour.py)
     x = torch.randn(rng.randint(2, 6), a, generator=gen(rng))
-    behaviour.confirm_parameters(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), result[probes[1][1][1]], x,
-                                 "build_shared_mlp(...)", _(TWO_LAYERS))
+    behaviour.confirm_parameters(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), result[probes[1][1][1]],
+                                 x, "build_shared_mlp(...)", _(TWO_LAYERS))
 
 
 def _layer_names(snap, a: int, h: int, o: int):
