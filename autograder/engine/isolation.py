@@ -389,17 +389,16 @@ class CGroup:
         except (OSError, ValueError):
             return 0
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel's OOM killer acted in this cgroup."""
+    def oom_count(self) -> int:
+        """How many processes the kernel's OOM killer killed in this cgroup."""
+        name = "memory.events" if self.version == "v2" else "memory.oom_control"
         try:
-            if self.version == "v2":
-                for line in (self.paths[0] / "memory.events").read_text().splitlines():
-                    if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
-                        return True
-                return False
-            return int((self.paths[0] / "memory.failcnt").read_text()) > 0
+            for line in (self.paths[0] / name).read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
         except (OSError, ValueError):
-            return False
+            pass
+        return 0
 
     def remove(self) -> None:
         """Remove the cgroup once its processes are gone (retried briefly: exits are asynchronous)."""

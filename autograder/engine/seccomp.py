@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import platform
+import os
 import struct
 
 # numbers per architecture: (audit arch, {name: number})
@@ -48,7 +48,7 @@ def _insn(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
 
 def program(machine: str | None = None) -> bytes:
     """The filter as raw BPF (``struct sock_filter[]``) for this machine's architecture."""
-    arch, calls, clone, clone3 = ARCHES[machine or platform.machine()]
+    arch, calls, clone, clone3 = ARCHES[machine or os.uname().machine]
     denied = sorted(set(calls.values()))
     out = [
         _insn(_LD_W_ABS, 4),                      # seccomp_data.arch
@@ -70,9 +70,20 @@ def program(machine: str | None = None) -> bytes:
     return b"".join(out)
 
 
+_PROGRAM: bytes | None = None
+
+
+def prepare() -> bytes:
+    """The filter for this machine, built once (the zygote builds it before it forks any child)."""
+    global _PROGRAM
+    if _PROGRAM is None:
+        _PROGRAM = program()
+    return _PROGRAM
+
+
 def install() -> None:
     """Install the filter on this process (and every process it starts); raises OSError if it cannot."""
-    code = program()
+    code = prepare()
     n = len(code) // 8
     buf = ctypes.create_string_buffer(code, len(code))
 

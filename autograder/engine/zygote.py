@@ -33,9 +33,10 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 
 def serve(fd: int, isolate: bool = True) -> None:
     """Zygote main loop: fork a sandbox child per request, answer with a pidfd for it."""
-    from . import child
+    from . import child, seccomp
 
     child._die_with_parent()
+    seccomp.prepare()  # built once here, installed by each child
     import torch  # the point of the zygote: imported once, shared copy-on-write
 
     # The first optimizer imports torch._dynamo (about a second): pay it here, not in a question.
@@ -115,11 +116,10 @@ def _isolate_mounts(tmp_size: int) -> None:
 
 def _drop_capabilities() -> None:
     """Drop every capability this process holds in its user namespace (``capset`` to nothing)."""
-    import platform
-
-    number = SYS_CAPSET.get(platform.machine())
+    machine = os.uname().machine
+    number = SYS_CAPSET.get(machine)
     if number is None:
-        raise OSError(f"capset: unknown system call number on {platform.machine()}")
+        raise OSError(f"capset: unknown system call number on {machine}")
     cap = 0
     while _LIBC.prctl(24, cap, 0, 0, 0) == 0:  # PR_CAPBSET_DROP, until the kernel knows no more capabilities
         cap += 1

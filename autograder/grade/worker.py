@@ -20,7 +20,7 @@ def main() -> int:
     from ..engine.sandbox import Limits, Zygote
 
     limits = Limits(**json.loads(limits_json))
-    zygote = Zygote(insecure=limits.insecure)  # imports torch in its own process while this one does
+    zygote = Zygote(insecure=limits.insecure, limits=limits)  # imports torch in its own process while this one does
     from .. import i18n
     from ..engine import results, runner
     from . import grade_one, preload
