@@ -114,3 +114,15 @@ def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
     assert header == ["submission,param_shapes,count_parameters,get_parameter,build_rgnet,FrozenHiddenMLP,shared_names,"
                       "rand_weight_role,total,status", "Points Possible,3,3,2,3,4,2,2,19,"]
     assert load_gradebook(tmp_path / "out") == {}
+
+
+def test_a_dead_workers_submission_is_not_graded_in_either_language():
+    from autograder import i18n
+    from autograder.engine import results
+    from autograder.grade.pool import _failed
+
+    rules = [{"name": "test_a", "question": "q", "points": 1.0, "visibility": "visible", "doc": "a"}]
+    for lang in i18n.LANGUAGES:
+        with i18n.using(lang):
+            g = _failed(rules, "s.ipynb", "the grading process died")
+        assert results.status(g) == ("not graded", "the grading process died"), lang

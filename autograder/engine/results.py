@@ -105,12 +105,8 @@ def status(g: Grading) -> tuple[str, str]:
     """(status, reason) of a grading: ``not graded`` (nothing of it could run: unreadable, nothing
     submitted, its grading process died), ``grader error`` (a grader failed on some rule), ``timed
     out`` (its code hit a time limit: a cell, a question, or the submission's budget), else ``graded``."""
-    not_graded = getattr(g, "not_graded", None)
-    if not_graded is None and g.results and all(r.hint.startswith("not graded:") for r in g.results) \
-            and any(e.startswith("not graded:") for e in g.errors):
-        not_graded = next(e for e in g.errors if e.startswith("not graded:"))[len("not graded:"):].strip()
-    if not_graded:
-        return "not graded", not_graded
+    if g.not_graded:  # set where grading gave up, in any language: never read back from the message text
+        return "not graded", g.not_graded
     if g.grader_errors:
         return "grader error", f"{len(g.grader_errors)} rule(s) could not be checked"
     timed = [r.rule.question for r in g.results if r.problem == "timeout"]

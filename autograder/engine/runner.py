@@ -105,6 +105,7 @@ class Grading:
     questions: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # informational only (which file of a zip was graded, ...)
     lang: str = i18n.DEFAULT  # the language of its hints, errors and notes: results are written in it too
+    not_graded: str | None = None  # why nothing of it could be graded (unreadable, nothing submitted, its worker died)
 
     @property
     def grader_errors(self) -> list[str]:

@@ -128,6 +128,7 @@ def _failed(rules: list[dict], name: str, message: str):
     g = Grading(assignment="", submission=name, questions=list(dict.fromkeys(r["question"] for r in rules)))
     why = _("not graded: {reason}").format(reason=message)
     g.errors.append(why)
+    g.not_graded = message
     g.results = [RuleResult(Rule(r["name"], r["question"], r["points"], r["visibility"], None, r["doc"]),
                             passed=False, hint=why) for r in rules]
     return g
