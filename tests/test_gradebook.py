@@ -88,14 +88,15 @@ def test_gradebook_columns_points_possible_status_and_submitters(graded):
     table = rows(graded["out"] / "gradebook.csv")
     assert table[0] == ["name", "sid", "email", "submission", *QUESTIONS, "rand_weight_role", "total", "status"]
     assert table[1] == ["Points Possible", "", "", "", "3", "3", "2", "3", "4", "2", "2", "19", ""]
-    by = {(r[0], r[3]): r for r in table[2:]}
-    assert by[("Ada Lovelace", "submission_1")][1:3] == ["1001", "ada@example.edu"]
-    assert by[("Ada Lovelace", "submission_1")][-3:] == ["", "17", "graded"]  # free response: empty until merged
-    assert by[("'=HYPERLINK(\"http://x\")", "submission_1")][1] == "1002"  # the group's second member, neutralized
-    assert by[("Grace Hopper", "submission_2")][-3:] == ["", "16", "graded"]
-    not_graded = by[("", "submission_3")][-1]
+    assert [r[3] for r in table[2:]] == [f"submission_{i}" for i in range(1, 5)], "a row per submission"
+    by = {r[3]: r for r in table[2:]}
+    name, sid, email = by["submission_1"][:3]  # a group of two: each column lists both, in the same order
+    assert name.split("; ")[0] == "Ada Lovelace" and sid == "1001; 1002" and email.split("; ")[0] == "ada@example.edu"
+    assert by["submission_1"][-3:] == ["", "17", "graded"]  # free response: empty until merged
+    assert by["submission_2"][:1] == ["Grace Hopper"] and by["submission_2"][-3:] == ["", "16", "graded"]
+    not_graded = by["submission_3"][-1]
     assert not_graded.startswith("not graded: ") and "JSON" in not_graded
-    assert by[("", "submission_4")][-1].startswith("not graded: ")
+    assert by["submission_4"][-1].startswith("not graded: ")
     for row in table:
         for cell in row:
             assert not cell.startswith(("=", "+", "-", "@")), row
@@ -144,7 +145,7 @@ def test_merge_manual_folds_points_into_gradebook_and_feedback(graded, tmp_path)
     run = cli("merge-manual", out, filled)
     assert run.returncode == 0, run.stderr
     table = rows(out / "gradebook.csv")
-    ada = next(r for r in table if r[0] == "Ada Lovelace")
+    ada = next(r for r in table if r[0].startswith("Ada Lovelace"))
     assert ada[-3:] == ["1.5", "18.5", "graded"]
     assert next(r for r in rows(out / "canvas.csv") if r[0] == "Ada Lovelace")[-1] == "18.5"
     md = (out / "submission_1" / "feedback.md").read_text()
@@ -155,7 +156,7 @@ def test_merge_manual_folds_points_into_gradebook_and_feedback(graded, tmp_path)
     bad.write_text("submission,question,points\nsubmission_1,rand_weight_role,3\n")
     run = cli("merge-manual", out, bad)
     assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1 and "outside 0..2" in run.stderr
-    assert next(r for r in rows(out / "gradebook.csv") if r[0] == "Ada Lovelace")[-3] == "1.5"  # unchanged
+    assert next(r for r in rows(out / "gradebook.csv") if r[0].startswith("Ada Lovelace"))[-3] == "1.5"  # unchanged
 
 
 def test_another_assignment_into_the_same_folder_is_refused(graded):
@@ -164,3 +165,17 @@ def test_another_assignment_into_the_same_folder_is_refused(graded):
     assert run.stderr.strip().splitlines() == [
         f"autograder: refusing --out: {graded['out']} holds the results of assignment 'access', not 'init': "
         f"use another folder (a re-run replaces what a folder holds)"]
+
+
+def test_cells_that_could_start_a_formula_are_neutralized():
+    from autograder.engine import results
+
+    rows_ = [{"submission": '=HYPERLINK("http://x")+0.ipynb', "total": 1.0, "max_total": 1.0, "status": "graded",
+              "questions": {"q": {"score": 1.0, "max_score": 1.0}},
+              "submitters": [{"name": "@Bob", "sid": "-7", "email": "+b@example.edu"}]}]
+    table = rows_from(results.gradebook_csv(rows_, ["q"], []))
+    assert table[2][:4] == ["'@Bob", "'-7", "'+b@example.edu", "'=HYPERLINK(\"http://x\")+0.ipynb"]
+
+
+def rows_from(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))

@@ -172,8 +172,9 @@ def _submitters(row: dict) -> list[dict]:
 
 def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str, float]],
                   isolation: str | None = None, points: dict[str, float] | None = None) -> str:
-    """``gradebook.csv``: the submitters' name, SID and email first (when a Gradescope export said who
-    they are: one line per submitter, so that a group's members each get their grade), the
+    """``gradebook.csv``, a row per submission: the submitters' names, SIDs and emails first (when a
+    Gradescope export said who they are; a group's members joined with "; ", in the same order in each
+    column: ``canvas.csv`` has a line per student), the
     submission, a column per autograded question, one per free-response question (empty until its
     points are merged), ``total`` (autograded plus merged free-response points) and ``status``;
     the first line after the header gives the points possible. No cell can start a formula."""
@@ -198,9 +199,9 @@ def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str
                  *(_num((row.get("manual") or {}).get(q, {}).get("score")) for q, _ in manual),
                  _num(total_with_manual(row)), f"{state}: {reason}" if state == "not graded" and reason else state,
                  *([row.get("isolation", isolation)] if isolation else [])]
-        for person in (_submitters(row) if people else [{}]):
-            lead = [person.get("name", ""), person.get("sid", ""), person.get("email", "")] if people else []
-            writer.writerow([neutralize(c) for c in [*lead, *cells]])
+        who = _submitters(row)
+        lead = ["; ".join(str(p.get(k, "")) for p in who) for k in ("name", "sid", "email")] if people else []
+        writer.writerow([neutralize(c) for c in [*lead, *cells]])
     return buf.getvalue()
 
 
