@@ -508,3 +508,84 @@ def confirm_get_parameter(student, rng: random.Random, cases: Sequence[Case]) ->
             assert got is None or close(got, want), (
                 _("a change made through what get_parameter returned did not reach the module's "
                   "forward: return the very Parameter registered under each name (not a copy)"))
+
+
+# ------------------------------------------------------------------ access: FrozenHiddenMLP's buffer
+
+
+FROZEN_HINTS = {
+    "params": lambda: _("values written through parameters() (torch.nn.utils.vector_to_parameters) changed more "
+                        "than linear.weight and linear.bias: rand_weight must be a buffer (register_buffer), not a "
+                        "parameter, and linear.weight, linear.bias the only parameters"),
+    "loaded": lambda: _("a FrozenHiddenMLP that loads another's state_dict() does not compute what that one "
+                        "computes: rand_weight must be saved and loaded with the module's state (register_buffer, "
+                        "persistent)"),
+    "follows_to": lambda: _("after .to(torch.float64) the forward does not compute in float64: rand_weight must be "
+                            "a buffer (register_buffer), which follows the module; a plain tensor attribute stays "
+                            "behind"),
+}
+
+
+def confirm_frozen(student, rng: random.Random, *checks: str) -> None:
+    """Fail with its hint the first of ``checks`` (keys of ``FROZEN_HINTS``) that ``probe_frozen`` finds False."""
+    seen = probe_frozen(student, rng)
+    for check in checks:
+        assert seen[check] is not False, FROZEN_HINTS[check]()
+
+
+def probe_frozen(student, rng: random.Random, cls: str = "FrozenHiddenMLP") -> dict[str, bool | None]:
+    """Where ``rand_weight`` lives, judged by the student's own forward on the parent's input (the snapshot's
+    parameter, buffer and state_dict lists are the child's word). Every comparison is between two forwards of
+    the student's own module that a right answer computes with the very same values (so they are equal up to
+    rounding whatever the forward is), and that a wrong one computes with different values:
+
+    - A (one seed) gets (R, W, b) by ``load_state_dict(strict=False)``; D (another seed) loads A's
+      ``state_dict()``: unless rand_weight is saved and loaded with the module's state, D keeps its own
+      torch.rand values (``loaded``);
+    - B (A's seed) gets (R, other values) as A did, then ``vector_to_parameters(W, b, Z)`` through its
+      ``parameters()``: only when those are exactly linear.weight then linear.bias does B compute what A does
+      (``params``: a Parameter rand_weight takes the first slice, or the last);
+    - A ``.to(torch.float64)`` on the input in float64 computes A's output in float64 (``follows_to``: a
+      plain tensor attribute stays float32, and the forward raises or stays float32). The halving loop may
+      halve once more or less in the other precision: a factor 2 is allowed there.
+
+    Inputs and values are positive, so every ReLU passes, the output depends on every value, and nothing cancels.
+    A value is None when the probe says nothing (A's forward is not a non-zero 0-d float32 tensor: the forward
+    rule judges that)."""
+    g = torch.Generator().manual_seed(rng.getrandbits(31))
+    x = torch.rand(rng.randint(2, 5), 20, generator=g)
+    rw = torch.rand(20, 20, generator=g)
+    w, b = torch.rand(20, 20, generator=g) * 0.3, torch.rand(20, generator=g) * 0.3
+    other_w, other_b = torch.rand(20, 20, generator=g) * 0.3, torch.rand(20, generator=g) * 0.3
+    z = torch.rand(400, generator=g)
+    seed, seed2, fseed = rng.getrandbits(31), rng.getrandbits(31), rng.getrandbits(31)
+    p = Program()
+
+    def make(s: int, w_: torch.Tensor, b_: torch.Tensor) -> Slot:
+        p.seed(s)  # whatever is not loaded comes from the seed
+        m = p.call(cls, catch=True)
+        p.method(m, "load_state_dict", {"rand_weight": rw, "linear.weight": w_, "linear.bias": b_},
+                 strict=False, catch=True)
+        return m
+
+    a = make(seed, w, b)
+    out_a = forward(p, a, x, fseed)
+    m_b = make(seed, other_w, other_b)
+    p.torch("nn.utils.vector_to_parameters", torch.cat([w.flatten(), b, z]), p.method(m_b, "parameters", catch=True),
+            catch=True)
+    out_b = forward(p, m_b, x, fseed)
+    p.seed(seed2)
+    m_d = p.call(cls, catch=True)
+    p.method(m_d, "load_state_dict", p.method(a, "state_dict", catch=True), strict=False, catch=True)
+    out_d = forward(p, m_d, x, fseed)
+    p.method(a, "to", torch.float64, catch=True)
+    out_64 = forward(p, a, x.double(), fseed)
+    result = student.run(p, f"{cls}()")
+    ya = data(result[out_a])
+    if ya is None or ya.shape != () or ya.dtype != torch.float32 or not bool(torch.isfinite(ya)) or float(ya) == 0:
+        return {"params": None, "loaded": None, "follows_to": None}
+    y64 = data(result[out_64])
+    return {"params": close(result[out_b], ya, rtol=1e-5),
+            "loaded": close(result[out_d], ya, rtol=1e-5),
+            "follows_to": y64 is not None and y64.dtype == torch.float64
+            and any(close(y64 * k, ya.double(), rtol=1e-4) for k in (1, 2, 0.5))}

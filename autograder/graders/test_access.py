@@ -338,6 +338,8 @@ def test_frozen_hidden_mlp_rand_weight_is_a_buffer(student, rng):
     weight = snap.param("linear.weight")
     if not weight.lazy:  # a LazyLinear whose forward raised has no shape yet: the forward rule fails it
         assert weight.shape == (20, 20), _("linear must be an nn.Linear(20, 20)")
+    # the lists above are the child's word: confirm by the module's own forward on the parent's values
+    behaviour.confirm_frozen(student, rng, "params", "follows_to")
 
 
 @pytest.mark.question("FrozenHiddenMLP", points=1)
@@ -349,6 +351,7 @@ def test_frozen_hidden_mlp_state_dict(student, rng):
         _("state_dict() must hold exactly rand_weight, linear.weight and linear.bias")
         + (_(" (rand_weight is missing: a plain attribute or persistent=False is not saved)")
            if "rand_weight" not in keys else ""))
+    behaviour.confirm_frozen(student, rng, "loaded")  # the keys are the child's word: confirm by the forward
 
 
 def _fixed_hidden_forward(x, w_rand, weight, bias):
@@ -413,6 +416,7 @@ def test_frozen_hidden_mlp_buffer_follows_to_and_load_state_dict(student, rng):
           "loaded)"))
     assert moved["rand_weight"].dtype == "float64", _("rand_weight must follow the module through "
                                                       ".to(torch.float64)")
+    behaviour.confirm_frozen(student, rng, "loaded", "follows_to")  # the snapshots are the child's word
 
 
 # ------------------------------------------------------------------ shared_names
