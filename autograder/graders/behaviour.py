@@ -589,3 +589,48 @@ def probe_frozen(student, rng: random.Random, cls: str = "FrozenHiddenMLP") -> d
             "loaded": close(result[out_d], ya, rtol=1e-5),
             "follows_to": y64 is not None and y64.dtype == torch.float64
             and any(close(y64 * k, ya.double(), rtol=1e-4) for k in (1, 2, 0.5))}
+
+
+# ------------------------------------------------------------------ names a contract fixes
+
+
+def confirm_names(student, rng: random.Random, make: Make, shapes: Sequence[tuple[str, tuple[int, ...], torch.dtype]],
+                  x: torch.Tensor, what: str) -> None:
+    """The names a contract fixes (``shapes``: name, shape, dtype, in ``named_parameters`` order) are the module's
+    parameters, in that order (the snapshot's names are the child's word). A distinct value written through
+    every name reads back under that name right after its write (so a shared parameter is not counted twice);
+    and when no name shows another's value at the end (nothing shared: the sharing rule judges that), an
+    instance given the values through the names computes what one given them through ``parameters()``
+    (``torch.nn.utils.vector_to_parameters``, in the contract's order) computes: both are the student's own
+    forward, so only the names and their order are judged, not what the forward computes."""
+    names = [n for n, _, _ in shapes]
+    written = values(rng, shapes)
+    seed, fseed = rng.getrandbits(31), rng.getrandbits(31)
+    p = Program()
+    p.seed(seed)
+    m = make(p)
+    right_after = {}
+    for n in names:
+        target = walk(p, m, n)
+        write(p, target, written[n])
+        right_after[n] = p.ret(walk(p, m, n))
+    at_end = {n: p.ret(walk(p, m, n)) for n in names}
+    out_names = forward(p, m, x, fseed)
+    p.seed(seed)
+    m2 = make(p)
+    p.torch("nn.utils.vector_to_parameters", torch.cat([written[n].flatten() for n in names]),
+            p.method(m2, "parameters", catch=True), catch=True)
+    out_order = forward(p, m2, x, fseed)
+    result = student.run(p, what)
+    wrong = [n for n in names if not same(result[right_after[n]], written[n])]
+    assert not wrong, (_("{what}: a value written into the parameter named {name!r} did not show under that "
+                         "name: the module must have a parameter under each of the names the exercise "
+                         "gives").format(what=what, name=wrong[0]))
+    if any(not same(result[at_end[n]], written[n]) for n in names):
+        return  # names reach one tensor: the sharing rule judges that
+    a, b = data(result[out_names]), data(result[out_order])
+    if a is None or not a.is_floating_point() or not bool(torch.isfinite(a).all()):
+        return  # the forward rule judges a forward that fails
+    assert close(b, a, rtol=1e-5), (
+        _("{what}: values given through parameters() in the exercise's order do not act as the same values "
+          "given through the names: the parameters must be exactly those names, in that order").format(what=what))

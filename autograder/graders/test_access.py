@@ -219,6 +219,15 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
 RGNET_NAMES = [f"0.block {b}.{i}.{w}" for b in range(4) for i in (0, 2) for w in ("weight", "bias")] + ["1.weight", "1.bias"]
 
 
+def block2_ref() -> torch.nn.Sequential:
+    """The parent's rgnet body (d2l's block2 of block1s), for the contract's names and shapes."""
+    net = torch.nn.Sequential()
+    for i in range(4):
+        net.add_module(f"block {i}", torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
+                                                         torch.nn.Linear(8, 4), torch.nn.ReLU()))
+    return net
+
+
 def _rgnet(student, rng):
     p = Program()
     net = p.call("build_rgnet")
@@ -265,6 +274,12 @@ def test_build_rgnet_structure_and_names(student, rng):
             {"0": (8,), "2": (4,)}.get(layer, (1,))
         assert t.shape == want, _("{name} has the wrong shape: blocks are Linear(4, 8) then Linear(8, "
                                   "4), output Linear(4, 1)").format(name=name)
+    # the names are the child's word: confirm them by writing through each and by the forward
+    shapes = [(n, tuple(torch.nn.Sequential(block2_ref(), torch.nn.Linear(4, 1)).get_parameter(n).shape),
+               torch.float32) for n in RGNET_NAMES]
+    behaviour.confirm_names(student, rng, lambda p: p.call("build_rgnet"), shapes,
+                            torch.randn(rng.randint(2, 6), 4, generator=torch.Generator().manual_seed(rng.getrandbits(31))),
+                            "build_rgnet()")
 
 
 @pytest.mark.question("build_rgnet", points=1)
