@@ -634,3 +634,63 @@ def confirm_names(student, rng: random.Random, make: Make, shapes: Sequence[tupl
     assert close(b, a, rtol=1e-5), (
         _("{what}: values given through parameters() in the exercise's order do not act as the same values "
           "given through the names: the parameters must be exactly those names, in that order").format(what=what))
+
+
+# ------------------------------------------------------------------ init: in place, as leaves that train
+
+
+def confirm_trains(student, rng: random.Random, cases: Sequence[Case], act: Callable[[Program, Slot, Case], Any],
+                   what: str) -> None:
+    """After ``act`` (the student's initializer on a single ``nn.Linear`` built from each case), the module's
+    parameters are leaves of their dtype that train as the case says (the snapshot's ``is_leaf``, ``grad_fn``,
+    ``.grad``, ``requires_grad`` and dtype are the child's word). Whatever values the initializer chose, for
+    ``loss = (m(x) * c).sum()`` on parent-drawn x and c, the gradient is ``c.T @ x`` for the weight and
+    ``c.sum(0)`` for the bias (None for a frozen one): a non-leaf, a tensor with history, a leftover .grad,
+    a changed requires_grad or dtype give another (or none). And one ``torch.optim.SGD(m.parameters(), lr)``
+    step moves ``m(x2)`` by ``-lr * (x2 @ gW.T + gb)`` exactly: a detached copy registered elsewhere does not."""
+    p = Program()
+    plan = []
+    lr = 0.5
+    for spec, seed in cases:
+        dtype = getattr(torch, spec.get("dtype", "float32"))
+        frozen = set(spec.get("frozen", []))
+        g = torch.Generator().manual_seed(rng.getrandbits(31))
+        n_in, n_out = spec["in"], spec["out"]
+        x = torch.randn(rng.randint(2, 5), n_in, generator=g, dtype=dtype)
+        c = torch.randn(x.shape[0], n_out, generator=g, dtype=dtype)
+        x2 = torch.randn(rng.randint(2, 5), n_in, generator=g, dtype=dtype)
+        fseed = rng.getrandbits(31)
+        m = p.build(spec, seed)
+        act(p, m, (spec, seed))
+        before = forward(p, m, x2, fseed)
+        loss = p.method(p.method(p.call(m, x, catch=True), "mul", c, catch=True), "sum", catch=True)
+        p.method(loss, "backward", catch=True)
+        names = ["weight"] + (["bias"] if spec.get("bias", True) else [])
+        grads = {n: p.ret(p.method(walk(p, m, n), "__getattribute__", "grad", catch=True)) for n in names}
+        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        p.method(opt, "step", catch=True)
+        after = forward(p, m, x2, fseed)
+        want = {"weight": c.T @ x, "bias": c.sum(0)}
+        want = {n: None if n in frozen else want[n] for n in names}
+        plan.append((dtype, n_out, x2, want, grads, before, after))
+    result = student.run(p, what)
+    for dtype, n_out, x2, want, grads, before, after in plan:
+        for pname, w in want.items():
+            got = result[grads[pname]]
+            ok = got is None if w is None else (data(got) is not None and data(got).dtype == dtype
+                                                and close(got, w, rtol=1e-4))
+            assert ok, (_("after {what}, a backward pass through the module did not give {pname!r} the gradient "
+                          "a leaf Parameter of its dtype and requires_grad gets (none when frozen): keep "
+                          "requires_grad and the dtype, leave no autograd history and no .grad (change values "
+                          "under torch.no_grad())").format(what=what, pname=pname))
+        a, b = data(result[before]), data(result[after])
+        step = torch.zeros(x2.shape[0], n_out, dtype=dtype)
+        if want["weight"] is not None:
+            step -= lr * x2 @ want["weight"].T
+        if want.get("bias") is not None:
+            step -= lr * want["bias"]
+        ok = a is not None and b is not None and a.dtype == dtype and b.dtype == dtype and a.shape == b.shape \
+            and close(b - a, step, rtol=1e-6 if dtype == torch.float64 else 1e-3)
+        assert ok, (_("after {what}, an optimizer step on the module's parameters() did not change its output as "
+                      "it must: the module must keep computing with its own leaf Parameters, of their dtype and "
+                      "requires_grad").format(what=what))

@@ -407,6 +407,13 @@ def _in_place(student, rng: random.Random, name: str) -> None:
                                    _("{name} registered new objects: keep the same Parameters and "
                                      "change their values in place (nn.init.*_, or under "
                                      "torch.no_grad())").format(name=name))
+    # is_leaf, grad_fn, .grad, requires_grad and dtype are the child's word: confirm by gradients and a step
+    f, g, h = (rng.randint(3, 12) for _ in range(3))
+    behaviour.confirm_trains(student, rng, [(_lin(f, g), _seed(rng)),
+                                            (_lin(g, h, dtype="float64", frozen=[rng.choice(["weight", "bias"])]),
+                                             _seed(rng)),
+                                            (_lin(h, f, bias=False, dtype="float64"), _seed(rng))],
+                             lambda p, m, case: p.call(name, m, catch=True), f"{name}(m)")
 
 
 # ------------------------------------------------------------------ rule 5: torch's global generator
