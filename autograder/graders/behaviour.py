@@ -694,3 +694,68 @@ def confirm_trains(student, rng: random.Random, cases: Sequence[Case], act: Call
         assert ok, (_("after {what}, an optimizer step on the module's parameters() did not change its output as "
                       "it must: the module must keep computing with its own leaf Parameters, of their dtype and "
                       "requires_grad").format(what=what))
+
+
+def confirm_trains_net(student, rng: random.Random, cases: Sequence[tuple[dict, int, int]],
+                       act: Callable[[Program, Slot, torch.Tensor], Any], what: str) -> None:
+    """``confirm_trains`` for a net of several layers, whose gradients depend on the values the student's code
+    chose: after ``act`` (given an example input) on each (spec, seed, input width), the values read back under
+    every name are put into the parent's own copy (lazy modules materialized); the net's forward on the parent's
+    input must be the copy's (so the values read back are the ones it computes with), and after a backward pass
+    of ``(net(x) * c).sum()`` and one ``torch.optim.SGD(net.parameters(), lr)`` step, its gradients (none for
+    a frozen parameter) and its forward must be the copy's, whose parameters are leaves of the spec's dtype and
+    requires_grad."""
+    p = Program()
+    plan = []
+    lr = 0.1
+    for spec, seed, width in cases:
+        ref = build((spec, seed))
+        dtype = next((q.dtype for q in ref.parameters() if not torch.nn.parameter.is_lazy(q)), torch.float32)
+        g = torch.Generator().manual_seed(rng.getrandbits(31))
+        example = torch.randn(rng.randint(2, 5), width, generator=g, dtype=dtype)
+        with torch.no_grad():
+            ref(example)  # materializes the copy's lazy modules (values are set from the net's below)
+        x = torch.randn(rng.randint(2, 5), width, generator=g, dtype=dtype)
+        x2 = torch.randn(rng.randint(2, 5), width, generator=g, dtype=dtype)
+        with torch.no_grad():
+            c = torch.randn(ref(x).shape, generator=g, dtype=dtype)
+        fseed = rng.getrandbits(31)
+        names = [n for n, _ in ref.named_parameters(remove_duplicate=False)]
+        m = p.build(spec, seed)
+        act(p, m, example)
+        reads = {n: p.ret(walk(p, m, n)) for n in names}
+        before = forward(p, m, x2, fseed)
+        loss = p.method(p.method(p.call(m, x, catch=True), "mul", c, catch=True), "sum", catch=True)
+        p.method(loss, "backward", catch=True)
+        grads = {n: p.ret(p.method(walk(p, m, n), "__getattribute__", "grad", catch=True)) for n in names}
+        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        p.method(opt, "step", catch=True)
+        after = forward(p, m, x2, fseed)
+        plan.append((ref, names, x, x2, c, reads, before, grads, after))
+    result = student.run(p, what)
+    step_hint = _("after {what}, an optimizer step on the module's parameters() did not change its output as it "
+                  "must: the module must keep computing with its own leaf Parameters, of their dtype and "
+                  "requires_grad").format(what=what)
+    for ref, names, x, x2, c, reads, before, grads, after in plan:
+        own = dict(ref.named_parameters(remove_duplicate=False))
+        rtol = 1e-6 if own[names[0]].dtype == torch.float64 else 1e-4
+        for n in names:
+            v = data(result[reads[n]])
+            assert v is not None and v.dtype == own[n].dtype and v.shape == own[n].shape, step_hint
+            set_value(ref, n, v)
+        with torch.no_grad():
+            want_before = ref(x2)
+        assert close(result[before], want_before, rtol=rtol), step_hint
+        (ref(x) * c).sum().backward()
+        for n in names:
+            want, got = own[n].grad, result[grads[n]]
+            ok = got is None if want is None else (data(got) is not None and data(got).dtype == want.dtype
+                                                   and close(got, want, rtol=max(rtol, 1e-4)))
+            assert ok, (_("after {what}, a backward pass through the module did not give {pname!r} the gradient "
+                          "a leaf Parameter of its dtype and requires_grad gets (none when frozen): keep "
+                          "requires_grad and the dtype, leave no autograd history and no .grad (change values "
+                          "under torch.no_grad())").format(what=what, pname=n))
+        torch.optim.SGD(ref.parameters(), lr=lr).step()
+        with torch.no_grad():
+            want_after = ref(x2)
+        assert close(result[after], want_after, rtol=max(rtol, 1e-4)), step_hint

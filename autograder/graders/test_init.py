@@ -842,6 +842,13 @@ def test_init_first_last_returns_net_in_place(student, rng):
         lambda p, m, n: p.call("init_first_last", m, catch=True), "init_first_last(net)",
         _("init_first_last must return the net it was given (a change made through the result does not "
           "reach net)"))
+    # is_leaf, grad_fn, .grad, requires_grad and dtype are the child's word: confirm by gradients and a step
+    a, b, c, d = (rng.randint(3, 10) for _ in range(4))
+    chain = _seq(_lin(a, b, dtype="float64", frozen=["weight"]), {"k": "relu"}, _lin(b, c, dtype="float64"),
+                 {"k": "tanh"}, _lin(c, d, dtype="float64", frozen=[rng.choice(["bias", "weight"])]))
+    behaviour.confirm_trains_net(student, rng, [(chain, _seed(rng), a), (_seq(_lin(b, c), {"k": "relu"}, _lin(c, d)),
+                                                                          _seed(rng), b)],
+                                 lambda p, m, x: p.call("init_first_last", m, catch=True), "init_first_last(net)")
 
 
 # ------------------------------------------------------------------ init_lazy
@@ -1011,3 +1018,6 @@ def test_init_lazy_records_no_history_and_no_grads(student, rng):
                                     "example_input materializes every lazy module").format(n_passes=len(passes)))
         assert not passes[0], (_("init_lazy's forward pass recorded autograd history: run "
                                  "net(example_input) under torch.no_grad()"))
+    # .grad, is_leaf, grad_fn and requires_grad are the child's word: confirm by gradients and a step
+    behaviour.confirm_trains_net(student, rng, [(spec, _seed(rng), n) for spec, n in [_lazy_mlp(rng)]],
+                                 lambda p, m, x: p.call("init_lazy", m, x, catch=True), "init_lazy(net, example_input)")

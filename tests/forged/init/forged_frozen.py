@@ -1,7 +1,8 @@
 # A wrong answer dressed up by forging the engine's snapshots: init_42 turns requires_grad off to be allowed
 # an in-place fill (instead of torch.no_grad()), so a trainable weight comes out frozen. The cell finds the
 # engine's own snapshot module through the garbage collector (and the importable copy) and replaces its
-# `take`: every parameter init_42 froze is reported with the requires_grad it had.
+# `take`: every parameter init_42 froze is reported with the requires_grad it had. (The reference
+# init_first_last calls init_42 on the last Linear: its in-place rule is fooled the same way.)
 import gc
 import types
 
