@@ -277,9 +277,8 @@ def test_build_rgnet_structure_and_names(student, rng):
     # the names are the child's word: confirm them by writing through each and by the forward
     shapes = [(n, tuple(torch.nn.Sequential(block2_ref(), torch.nn.Linear(4, 1)).get_parameter(n).shape),
                torch.float32) for n in RGNET_NAMES]
-    behaviour.confirm_names(student, rng, lambda p: p.call("build_rgnet"), shapes,
-                            torch.randn(rng.randint(2, 6), 4, generator=torch.Generator().manual_seed(rng.getrandbits(31))),
-                            "build_rgnet()")
+    x = torch.randn(rng.randint(2, 6), 4, generator=torch.Generator().manual_seed(rng.getrandbits(31)))
+    behaviour.confirm_names(student, rng, lambda p: p.call("build_rgnet"), shapes, x, "build_rgnet()")
 
 
 @pytest.mark.question("build_rgnet", points=1)

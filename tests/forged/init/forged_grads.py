@@ -22,7 +22,7 @@ def init_lazy(net, example_input):
 def _forged(orig):
     def take(module, enc):
         node = orig(module, enc)
-        if getattr(module, "_forge_no_grads", False) or any(getattr(m, "_forge_no_grads", False) for m in module.modules()):
+        if any(getattr(m, "_forge_no_grads", False) for m in module.modules()):
             for _name, entry in node["params"]:
                 entry["grad"] = None
         return node
