@@ -30,6 +30,7 @@ raises ``IsolationUnavailable``: grading refuses rather than run student code un
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -234,12 +235,47 @@ def _build_paths(bwrap: Path) -> _Paths:
     return p
 
 
+# As root, bwrap runs as a uid of its own, which may not be able to enter the folders on the way to
+# the interpreter or the kit (a clone in ``mktemp -d``, ``/root``): bwrap resolves a bound path by
+# name, so a file descriptor alone does not get it through. This stage, run as root just before
+# bwrap, makes a mount namespace of its own, binds each source into a fresh tmpfs that anyone may
+# enter (a mount namespace cannot bind from an fd opened in another), drops to the sandbox's uid and
+# execs bwrap, which binds from there.
+_STAGE = r"""
+import ctypes, json, os, sys
+spec = json.loads(sys.argv[1])
+libc = ctypes.CDLL(None, use_errno=True)
+def check(r, what):
+    if r != 0:
+        e = ctypes.get_errno(); sys.stderr.write(f"bwrap: {what}: {os.strerror(e)}\n"); os._exit(1)
+check(libc.unshare(0x00020000), "unshare")
+check(libc.mount(b"none", b"/", None, 16384 | (1 << 18), None), "make / private")
+stage = spec["stage"].encode()
+check(libc.mount(b"tmpfs", stage, b"tmpfs", 2 | 4, b"mode=0755,size=64k"), "stage tmpfs")
+for source, name, is_dir in spec["binds"]:
+    target = os.path.join(spec["stage"], name)
+    if is_dir:
+        os.mkdir(target, 0o755)
+    else:
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    check(libc.mount(source.encode(), target.encode(), None, 4096 | 16384, None), "bind " + source)
+    check(libc.mount(b"none", target.encode(), None, 4096 | 32 | 1 | 16384, None), "read-only " + source)
+uid = spec["uid"]
+os.setgroups([])
+os.setresgid(uid, uid, uid)
+os.setresuid(uid, uid, uid)
+os.execv(spec["argv"][0], spec["argv"])
+"""
+STAGE_DIRS = ("/mnt", "/media", "/srv", "/run")  # a folder the stage may cover with its tmpfs
+
+
 def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_userns: bool = False,
-                  info_fd: int | None = None) -> tuple[list[str], list[int]]:
+                  info_fd: int | None = None, uid: int | None = None) -> tuple[list[str], list[int]]:
     """The bwrap command line running ``argv`` in a fresh sandbox, and the fds it must inherit.
 
     ``nested_userns`` lets the sandboxed program create user namespaces (the zygote needs
     them to isolate each child it forks; they disable it again for the student's code).
+    ``uid`` (as root): bwrap runs as that uid, started through the stage above.
     """
     paths = _paths()
     cmd = [*paths.launcher,
@@ -257,7 +293,27 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
         cmd.append("--disable-userns")
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
-    return [*cmd, "--", *argv], list(paths.fds)
+    cmd = [*cmd, "--", *argv]
+    if uid is None:
+        return cmd, list(paths.fds)
+    stage = next((d for d in STAGE_DIRS if os.path.isdir(d) and not os.path.islink(d)), None)
+    if stage is None:
+        raise IsolationUnavailable(f"no folder to stage the sandbox's binds in (one of {', '.join(STAGE_DIRS)})")
+    binds, staged = [], []
+    i = 0
+    while i < len(cmd):
+        if cmd[i] == "--ro-bind-fd":
+            fd, dest = int(cmd[i + 1]), cmd[i + 2]
+            name = f"b{len(binds)}"
+            source = os.readlink(f"/proc/self/fd/{fd}")  # the path this process opened
+            binds.append((source, name, os.path.isdir(source)))
+            staged += ["--ro-bind", f"{stage}/{name}", dest]
+            i += 3
+        else:
+            staged.append(cmd[i])
+            i += 1
+    spec = {"stage": stage, "binds": binds, "uid": uid, "argv": staged}
+    return [sys.executable, "-I", "-S", "-c", _STAGE, json.dumps(spec)], list(paths.fds)
 
 
 def python() -> str:
@@ -430,13 +486,10 @@ def check(insecure: bool = False) -> Layers:
     if _CHECKED is None:
         own_uid = os.geteuid() == 0
         cmd, fds = bwrap_command([python(), "-I", "-S", "-c", "import os; print(os.getuid())"],
-                                 {"PATH": "/usr/bin:/bin"}, 2**20)
-        user = {"user": free_uid(), "group": None, "extra_groups": []} if own_uid else {}
-        if own_uid:
-            user["group"] = user["user"]
+                                 {"PATH": "/usr/bin:/bin"}, 2**20, uid=free_uid() if own_uid else None)
         try:
             run = subprocess.run(cmd, pass_fds=fds, capture_output=True, text=True, timeout=60, cwd="/",
-                                 stdin=subprocess.DEVNULL, **user)
+                                 stdin=subprocess.DEVNULL)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise IsolationUnavailable(f"bubblewrap could not start: {exc}") from None
         if run.returncode != 0:

@@ -198,13 +198,13 @@ class Sandbox:
     def _start_cold(self, req_r: int, res_w: int) -> None:
         info_r, info_w = os.pipe()
         code = _child_code(req_r, res_w, self.limits.memory, self.limits.processes, KIT, f"{KIT}/stubs", "/tmp")
+        self.uid = free_uid() if os.geteuid() == 0 else None  # never root, even inside its namespace
         cmd, fds = isolation.bwrap_command([isolation.python(), "-I", "-c", code], child_env("/tmp"),
-                                           self._tmpfs_size(), info_fd=info_w)
-        user = self._user()
+                                           self._tmpfs_size(), info_fd=info_w, uid=self.uid)
         try:
             self.proc = subprocess.Popen(cmd, cwd="/", env={}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, pass_fds=(*fds, req_r, res_w, info_w),
-                                         close_fds=True, **user)
+                                         close_fds=True)
         finally:
             os.close(info_w)
         try:
@@ -256,14 +256,6 @@ class Sandbox:
         self.pid = self.proc.pid
         self.pidfd = os.pidfd_open(self.pid)
         self.out_fd = self.proc.stdout.fileno() if self.proc.stdout else None
-
-    def _user(self) -> dict:
-        """Popen arguments that start bwrap as a uid of its own (as root), so nothing of the
-        sandbox ever runs as root, even inside its user namespace."""
-        if os.geteuid() != 0:
-            return {}
-        self.uid = free_uid()
-        return {"user": self.uid, "group": self.uid, "extra_groups": []}
 
     def _tmpfs_size(self) -> int:
         """Each of /tmp and /dev/shm: at most the memory limit (the watchdog counts them as memory)."""
@@ -561,10 +553,7 @@ class Zygote:
         if not insecure:
             # the zygote's tmpfs holds nothing: each child mounts fresh ones of its own
             argv, fds = isolation.bwrap_command(argv, child_env("/tmp"), 16 * 2**20, nested_userns=True,
-                                                info_fd=info_w)
-            if os.geteuid() == 0:
-                uid = free_uid()
-                user = {"user": uid, "group": uid, "extra_groups": []}
+                                                info_fd=info_w, uid=free_uid() if os.geteuid() == 0 else None)
         try:
             self.proc = subprocess.Popen(argv, cwd="/", env=child_env("/tmp"), stdin=subprocess.DEVNULL,
                                          pass_fds=(*fds, theirs.fileno(), info_w), close_fds=True, **user)
