@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import _safe_sys_path, outdir
-from autograder.engine import channel
+from autograder.engine import channel, isolation
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import ChildGone, Limits
 from autograder.engine.student import MAX_RESTARTS, Program, Student, StudentCrashed, StudentTimeout
@@ -366,6 +366,12 @@ def test_cli_refuses_when_student_code_cannot_be_isolated(tmp_path, capsys, monk
 def test_insecure_grading_is_loud_and_recorded_everywhere(tmp_path, capsys):
     sub = compose("access", None, tmp_path / "in" / "a.ipynb")
     out = tmp_path / "out"
+    if os.geteuid() == 0 and not isolation.can_drop_privileges():
+        # a checkout no other uid can enter: even --insecure refuses to run student code as root
+        assert _main(["access", sub, "--out", out, "--quiet", "--insecure"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "never runs as root" in err[0] and not out.exists()
+        return
     assert _main(["access", sub, "--out", out, "--quiet", "--insecure", "--submission-time-limit", "90"]) == 0
     assert "WARNING" in capsys.readouterr().err
     results = json.loads((out / "a.ipynb" / "results.json").read_text())
