@@ -58,8 +58,13 @@ def test_unusable_out_is_refused_before_grading(tmp_path):
     sub = compose("access", None, tmp_path / "a.ipynb")
     afile = tmp_path / "file"
     afile.write_text("x")
+    if os.geteuid() == 0:  # root may write any folder of a writable file system: a read-only one
+        unwritable = Path("/sys/kernel")
+    else:  # an ordinary user's own folder without write permission (/sys/kernel would be someone else's)
+        unwritable = tmp_path / "readonly"
+        unwritable.mkdir(mode=0o500)
     started = time.monotonic()
-    for out, phrase in [(afile, "exists and is not a folder"), (Path("/sys/kernel"), "is not writable"),
+    for out, phrase in [(afile, "exists and is not a folder"), (unwritable, "is not writable"),
                         (Path("/proc/autograder-out"), "cannot create it")]:
         run = cli("grade", "access", sub, "--out", out)
         assert run.returncode == 2, run.stderr
