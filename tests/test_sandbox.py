@@ -201,3 +201,15 @@ def test_junk_written_into_the_channel_costs_the_question_and_nothing_else(stude
         student.run(p, "scribble()")[out]
     student.begin_question("next")  # a new child for the next question
     assert _spy(student, "/nonexistent")["wrote_out"] is False
+
+
+def test_the_root_stage_never_covers_a_source(monkeypatch):
+    import json
+    import sys
+
+    holds_the_venv = os.path.dirname(os.path.realpath(sys.prefix))  # the checkout, holding .venv
+    monkeypatch.setattr(isolation, "STAGE_DIRS", (holds_the_venv, "/mnt"))
+    cmd, _ = isolation.bwrap_command(["true"], {}, 2**20, uid=300_000)
+    spec = json.loads(cmd[-1])
+    assert spec["stage"] == "/mnt"
+    assert not any(source.startswith(spec["stage"] + "/") for source, _, _ in spec["binds"])

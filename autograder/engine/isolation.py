@@ -296,18 +296,21 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
     cmd = [*cmd, "--", *argv]
     if uid is None:
         return cmd, list(paths.fds)
-    stage = next((d for d in STAGE_DIRS if os.path.isdir(d) and not os.path.islink(d)), None)
+    sources = {i: os.readlink(f"/proc/self/fd/{cmd[i + 1]}")  # the paths this process opened
+               for i, arg in enumerate(cmd) if arg == "--ro-bind-fd"}
+    # the stage's tmpfs must not cover a source (a venv or checkout under /mnt, say)
+    stage = next((d for d in STAGE_DIRS if os.path.isdir(d) and not os.path.islink(d)
+                  and not any(_under(src, [d]) for src in sources.values())), None)
     if stage is None:
-        raise IsolationUnavailable(f"no folder to stage the sandbox's binds in (one of {', '.join(STAGE_DIRS)})")
+        raise IsolationUnavailable(f"no folder to stage the sandbox's binds in (one of {', '.join(STAGE_DIRS)} "
+                                   f"that holds none of them)")
     binds, staged = [], []
     i = 0
     while i < len(cmd):
-        if cmd[i] == "--ro-bind-fd":
-            fd, dest = int(cmd[i + 1]), cmd[i + 2]
-            name = f"b{len(binds)}"
-            source = os.readlink(f"/proc/self/fd/{fd}")  # the path this process opened
+        if i in sources:
+            source, name = sources[i], f"b{len(binds)}"
             binds.append((source, name, os.path.isdir(source)))
-            staged += ["--ro-bind", f"{stage}/{name}", dest]
+            staged += ["--ro-bind", f"{stage}/{name}", cmd[i + 2]]
             i += 3
         else:
             staged.append(cmd[i])
