@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -147,8 +148,12 @@ def test_child_sees_only_its_own_world(student):
     assert seen["pids"] == ["1"], f"the child sees other processes: {seen['pids']}"
     assert seen["net"] != 0, "the child reached a port on the machine's loopback"
     assert seen["kit"] == [], f"the child sees the kit's sources: {seen['kit']}"
-    assert set(seen["root"]) <= {"bin", "dev", "etc", "kit", "lib", "lib32", "lib64", "libx32",
-                                                     "proc", "sbin", "tmp", "usr", "work", "root", "home", "opt"}
+    # the system's folders, plus the top folder of each bound interpreter or venv path (wherever CI
+    # cloned the kit: /work, /check, /root...), and nothing else of the machine
+    bound = {isolation._inside(os.path.realpath(p)).split("/")[1]
+             for p in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable))}
+    system = {"bin", "dev", "etc", "kit", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
+    assert set(seen["root"]) <= system | bound, set(seen["root"]) - system - bound
     assert seen["tmp"] == [] and seen["home"] == "/tmp"
     assert seen["writable"] == ["/tmp", "/dev/shm"], "only the bounded tmpfs mounts are writable"
 
