@@ -27,6 +27,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,7 +264,7 @@ def _zip_notebook(raw: bytes) -> tuple[str, bytes]:
     try:
         with archive.open(info) as member:  # read with a cap: the header's size can lie
             data = member.read(MAX_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
         raise LoadError(_("the notebook in the zip cannot be read ({error})").format(error=exc)) from None
     if len(data) > MAX_BYTES:
         raise LoadError(too_big)
