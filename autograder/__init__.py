@@ -39,4 +39,16 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 __version__ = "0.1.0"
-ASSIGNMENTS = ("access", "init", "tied")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``ASSIGNMENTS``: every assignment that has a grader file ``graders/test_<name>.py``, sorted
+    (``paths.assignments``): a new assignment needs no list changed. Computed on first use, so that
+    the sandboxed child, which imports this package but none of ``paths`` or the graders, never does."""
+    if name == "ASSIGNMENTS":
+        from .paths import assignments
+
+        found = assignments()
+        globals()["ASSIGNMENTS"] = found
+        return found
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
