@@ -16,11 +16,26 @@ def _pytest(submission) -> subprocess.CompletedProcess:
 
 
 def test_pytest_passes_the_reference_and_fails_a_mistake(tmp_path):
+    """Counts come from the rules collected and EXPECTED.json, so that a new rule changes nothing here."""
+    import re
+
+    from autograder.engine import runner
+    from conftest import GOLDENS
+
+    rules = {r.name: r for r in runner.rules("access")}
     good = _pytest(compose("access", None, tmp_path / "good.ipynb"))
-    assert good.returncode == 0 and "17 passed" in good.stdout, good.stdout[-2000:]
+    assert good.returncode == 0 and re.search(rf"\b{len(rules)} passed\b", good.stdout), good.stdout[-2000:]
     bad = _pytest(compose("access", ROOT / "tests/submissions/access/cp_float.py", tmp_path / "bad.ipynb"))
     assert bad.returncode == 1, bad.stdout[-2000:]
-    assert "2 failed, 15 passed" in bad.stdout and "must return an integer" in bad.stdout, bad.stdout[-2000:]
+    failed = re.findall(r"^FAILED \S+::(\w+)", bad.stdout, re.M)
+    assert re.search(rf"\b{len(failed)} failed, {len(rules) - len(failed)} passed\b", bad.stdout), bad.stdout[-2000:]
+    # cp_float loses exactly EXPECTED.json's points, all of them in count_parameters, and is told why
+    question = "count_parameters"
+    kept = GOLDENS[ROOT / "tests/submissions/access/EXPECTED.json"]["cp_float"]["scores"][question]
+    assert failed and {rules[name].question for name in failed} == {question}, failed
+    lost = sum(r.points for r in rules.values() if r.question == question) - kept
+    assert sum(rules[name].points for name in failed) == lost, failed
+    assert "must return an integer" in bad.stdout, bad.stdout[-2000:]
 
 
 def _grader_module(source: str):
