@@ -26,8 +26,12 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import outdir
+
+if TYPE_CHECKING:
+    from .api import Submitted
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -175,12 +179,12 @@ def extract_answers(nb: dict | None, assignment: str) -> dict[str, str | None]:
     return out
 
 
-def collect(assignment: str, subs: list[tuple[str, Path | None, str]]) -> dict[str, dict]:
+def collect(assignment: str, subs: list[Submitted]) -> dict[str, dict]:
     """{submission name: {"lang": edition, "answers": {question: answer or None}}} for every submission."""
     found = {}
-    for name, path, _ in subs:
-        nb = _notebook_json(path) if path is not None else None
-        found[name] = {"lang": notebook_lang(nb), "answers": extract_answers(nb, assignment)}
+    for sub in subs:
+        nb = _notebook_json(sub.path) if sub.path is not None else None
+        found[sub.name] = {"lang": notebook_lang(nb), "answers": extract_answers(nb, assignment)}
     return found
 
 

@@ -26,7 +26,7 @@ hidden as otter's own.
 What it does, per submission:
 
 - ``before_grading`` (before otter executes anything): copies the submission file into a
-  private temporary folder and starts ``grade_one`` on that copy in a background thread.
+  private temporary folder and starts the kit's ``api.grade_one`` on that copy in a background thread.
   The student's code runs in the kit's sandbox (a separate, limited child process),
   never in otter's process; grading overlaps otter's own execution of the notebook.
 - ``after_grading``: waits for it and adds one otter test file per question of the
@@ -164,8 +164,8 @@ class HiddenGraders(AbstractOtterPlugin):
             return
         try:
             from . import ASSIGNMENTS
+            from .api import grade_one
             from .engine.sandbox import Limits
-            from .grade import grade_one
 
             if self.assignment not in ASSIGNMENTS:
                 raise ValueError(f"no hidden graders for assignment {self.assignment!r} "

@@ -82,7 +82,7 @@ def test_the_forgery_works_against_the_snapshot_checks_alone(assignment, name, e
     """With the behaviour checks switched off in the grading process, the forged answer gains exactly the
     points ``without_behaviour`` says: the forgery reaches the engine, and only the behaviour checks stop it."""
     from autograder.engine.sandbox import Limits
-    from autograder.grade import grade_one
+    from autograder.api import grade_one
     from autograder.graders import behaviour
 
     for fn in [n for n in dir(behaviour) if n.startswith("confirm_")]:

@@ -118,11 +118,13 @@ def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
 
 def test_a_dead_workers_submission_is_not_graded_in_either_language():
     from autograder import i18n
+    from autograder.api import not_graded
     from autograder.engine import results
-    from autograder.grade.pool import _failed
+    from autograder.grade.pool import rule_fields, rule_from
 
-    rules = [{"name": "test_a", "question": "q", "points": 1.0, "visibility": "visible", "doc": "a"}]
+    rule = rule_from({"name": "test_a", "question": "q", "points": 1.0, "visibility": "visible", "doc": "a"})
+    assert rule_from(rule_fields(rule)) == rule  # as a worker's hello lists it
     for lang in i18n.LANGUAGES:
         with i18n.using(lang):
-            g = _failed(rules, "s.ipynb", "the grading process died")
+            g = not_graded("access", "s.ipynb", [rule], "the grading process died")
         assert results.status(g) == ("not graded", "the grading process died"), lang

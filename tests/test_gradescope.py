@@ -24,7 +24,7 @@ import pytest
 
 from autograder.engine.sandbox import uid_range
 from autograder.gradescope import build as gs_build
-from autograder.grade import pick_submission
+from autograder.api import pick_submission
 from autograder.samples import compose
 from conftest import ROOT
 

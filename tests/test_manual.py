@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder import manual
+from autograder.api import Submitted
 from autograder.samples import solved_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def test_answers_are_found_by_the_prompt_cell(assignment, tmp_path):
     path = tmp_path / "export.zip"
     with zipfile.ZipFile(path, "w") as z:
         z.writestr(f"{assignment}.ipynb", json.dumps(nb))
-    found = manual.collect(assignment, [("export.zip", path, ""), ("script.py", tmp_path / "x.py", "")])
+    found = manual.collect(assignment, [Submitted("export.zip", path), Submitted("script.py", tmp_path / "x.py")])
     assert found["export.zip"]["answers"] == {name: "Sharing **helps**."}
     assert found["script.py"]["answers"] == {name: None}
 

@@ -37,11 +37,10 @@ import inspect
 import os
 import random
 import sys
-import time
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Iterable
 
 from .. import i18n
 from ..i18n import N_, _
@@ -80,7 +79,6 @@ class RuleResult:
     rule: Rule
     passed: bool
     hint: str = ""
-    seconds: float = 0.0
     error: str = ""  # a grader error: the exception and where, for the instructor
     problem: str = ""  # "timeout" or "crashed" when the student's code hung or died in this rule
     withheld: bool = False  # a grader error whose points wait for the instructor (see student.ProtocolMismatch)
@@ -113,11 +111,8 @@ class Grading:
         return [f"{r.rule.name}: {r.error}" for r in self.results if r.error]
 
     def question_scores(self) -> dict[str, tuple[float, float]]:
-        out = {q: [0.0, 0.0] for q in self.questions}
-        for r in self.results:
-            out[r.rule.question][0] += r.score
-            out[r.rule.question][1] += r.rule.points
-        return {q: (round(s, 6), round(m, 6)) for q, (s, m) in out.items()}
+        """(score, points possible) per question (``sum_by_question``)."""
+        return sum_by_question(((r.rule.question, r.score, r.rule.points) for r in self.results), self.questions)
 
     @property
     def total(self) -> float:
@@ -204,7 +199,26 @@ def needs_hint(rule: Rule) -> str:
 
 def questions(assignment: str) -> list[str]:
     """The assignment's questions in the order the graders list them."""
-    return list(dict.fromkeys(r.question for r in rules(assignment)))
+    return question_order(rules(assignment))
+
+
+def question_order(rule_list: Iterable[Rule]) -> list[str]:
+    """The questions of ``rule_list`` in the order of their first rule: the order the graders list them
+    (every question list of the kit comes from here)."""
+    return list(dict.fromkeys(r.question for r in rule_list))
+
+
+def sum_by_question(scores: Iterable[tuple[str, float, float]],
+                    questions: Iterable[str] = ()) -> dict[str, tuple[float, float]]:
+    """(score, points possible) per question from ``(question, score, points)`` triples, rounded to 6
+    places: ``questions`` first and in their order (0 of 0 for one without a triple), then any other
+    question in the order it comes (every per-question sum of the kit comes from here)."""
+    out: dict[str, list[float]] = {q: [0.0, 0.0] for q in questions}
+    for question, score, points in scores:
+        total = out.setdefault(question, [0.0, 0.0])
+        total[0] += score
+        total[1] += points
+    return {q: (round(s, 6), round(m, 6)) for q, (s, m) in out.items()}
 
 
 def run_rules(student, assignment: str, digest: str, rule_list: list[Rule] | None = None,
@@ -216,13 +230,11 @@ def run_rules(student, assignment: str, digest: str, rule_list: list[Rule] | Non
     student.new_run()
     for rule in rule_list if rule_list is not None else rules(assignment):
         student.begin_question(rule.question)
-        started = time.monotonic()
         required = [r for r in results if r.rule.name in rule.needs]
         if required and all(r.outcome == "failed" for r in required):
             result = RuleResult(rule, passed=False, hint=needs_hint(rule))
         else:
             result = run_rule(rule, student, digest, key)
-        result.seconds = time.monotonic() - started
         results.append(result)
     return results
 

@@ -1,4 +1,5 @@
-"""Bulk grading: a pool of pre-warmed workers (``worker.py``), a progress bar, and nothing lost.
+"""Bulk grading for ``api.grade_many``: a pool of pre-warmed workers (``worker.py``), a progress bar,
+and nothing lost.
 
 Each worker grades one submission at a time. A worker that dies or overruns its
 deadline (an engine failure: student code is bounded by the sandbox's limits) is
@@ -16,11 +17,14 @@ import sys
 import time
 from pathlib import Path
 
+from .. import i18n
+from ..api import Submitted, not_graded, time_budget
+from ..engine.runner import Rule, question_order
 from ..engine.sandbox import STARTUP_LIMIT, Limits
 from ..engine.student import MAX_RESTARTS
+from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package this process runs
 
 STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine
-ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package this process runs
 
 
 def worker_command(assignment: str, limits: Limits) -> list[str]:
@@ -119,34 +123,27 @@ class Progress:
             self.bar.close()
 
 
-def _failed(rules: list[dict], name: str, message: str):
-    """A Grading for a submission whose worker died: every rule failed with the reason."""
-    from ..engine.runner import Grading, Rule, RuleResult
-
-    from ..i18n import _
-
-    g = Grading(assignment="", submission=name, questions=list(dict.fromkeys(r["question"] for r in rules)))
-    why = _("not graded: {reason}").format(reason=message)
-    g.errors.append(why)
-    g.not_graded = message
-    g.results = [RuleResult(Rule(r["name"], r["question"], r["points"], r["visibility"], None, r["doc"]),
-                            passed=False, hint=why) for r in rules]
-    return g
+def rule_fields(rule: Rule) -> dict:
+    """What a worker says of a rule in its hello (all but the function, which stays in the worker)."""
+    return {"name": rule.name, "question": rule.question, "points": rule.points, "visibility": rule.visibility,
+            "doc": rule.doc, "needs": list(rule.needs)}
 
 
-def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: Path, jobs: int, limits: Limits,
-               progress: bool, run=None, total_time: float | None = None,
-               lang: str = "auto") -> tuple[list[dict], list[str]]:
-    """Grade ``subs`` (name, file, note) with ``jobs`` workers; returns (gradebook rows in order, questions).
+def rule_from(fields: dict) -> Rule:
+    """A rule as a worker's hello listed it (``rule_fields``), without its function."""
+    return Rule(fields["name"], fields["question"], fields["points"], fields["visibility"], None, fields["doc"],
+                tuple(fields.get("needs", ())))
+
+
+def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limits: Limits, progress: bool,
+             run, total_time: float | None = None, lang: str = i18n.AUTO) -> tuple[list[dict], list[Rule]]:
+    """Grade ``subs`` with ``jobs`` workers; returns (gradebook rows in submission order, the rules).
 
     ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` (``results.Run``) is recorded in
     every results.json; ``total_time`` is each submission's budget (default ``time_budget``); ``lang`` is
     ``--lang`` (each worker decides a submission's language with ``i18n.choose``)."""
-    from .. import i18n
     from ..engine import results
-    from . import time_budget
 
-    run = run if run is not None else results.Run(insecure=limits.insecure)
     root = os.path.abspath(out)
 
     queue = list(range(len(subs)))
@@ -154,7 +151,7 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
     bar = Progress(len(subs), progress)
     sel = selectors.DefaultSelector()
     workers: list[Worker] = []
-    rules: list[dict] = []
+    rules: list[Rule] = []
 
     def start() -> None:
         w = Worker(assignment, limits)
@@ -166,9 +163,9 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
         workers.remove(w)
         w.stop()
         if w.job is not None and rows[w.job] is None and rules:
-            name = subs[w.job][0]
+            name = subs[w.job].name
             with i18n.using(i18n.choose(lang, None)):  # its notebook was never read: the language asked for
-                g = _failed(rules, name, i18n.render(reason))
+                g = not_graded(assignment, name, rules, i18n.render(reason))
             g.lang = i18n.choose(lang, None)
             this = budgeted()
             results.write_results(g, out / name, run=this, root=out)
@@ -181,13 +178,13 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
 
     def budgeted():
         """The run, with the submission's time budget (known once a worker has listed the rules)."""
-        questions = len(dict.fromkeys(r["question"] for r in rules))
+        questions = len(question_order(rules))
         return dataclasses.replace(run, time_budget=total_time or time_budget(limits, questions))
 
     def dispatch(w: Worker) -> None:
         if queue:
             i = queue.pop(0)
-            name, path, note = subs[i]
+            name, path, note = subs[i].name, subs[i].path, subs[i].note
             this = budgeted()
             # absolute: the worker runs in the kit's folder, not in the one the paths were given from
             w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "lang": lang,
@@ -215,12 +212,12 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
                     continue
                 msg = json.loads(line)
                 if msg["event"] == "hello":
-                    rules, w.ready = msg["rules"], True
+                    rules, w.ready = [rule_from(r) for r in msg["rules"]], True
                     bar.ready()
                     dispatch(w)
                 elif msg["event"] == "done":
                     rows[msg["index"]] = msg["row"]
-                    bar.step(subs[msg["index"]][0], msg["row"])
+                    bar.step(subs[msg["index"]].name, msg["row"])
                     dispatch(w)
             now = time.monotonic()
             for w in list(workers):
@@ -236,5 +233,4 @@ def grade_many(assignment: str, subs: list[tuple[str, Path | None, str]], out: P
             except subprocess.TimeoutExpired:
                 pass
             w.stop()
-    questions = list(dict.fromkeys(r["question"] for r in rules))
-    return [r for r in rows if r is not None], questions
+    return [r for r in rows if r is not None], rules

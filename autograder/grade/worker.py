@@ -1,7 +1,7 @@
 """A pre-warmed grading worker: torch, the graders and a zygote started once, then one job per line.
 
 Run by ``pool.py`` (trusted code, with the secret): reads jobs as JSON lines on
-stdin, grades each (its sandbox children forked from the worker's zygote),
+stdin, grades each with ``api.grade_one`` (its sandbox children forked from the worker's zygote),
 writes the submission's results.json itself, and answers with the gradebook row
 on its protocol stream. Nothing else may reach that stream: stray prints go to stderr.
 """
@@ -22,15 +22,14 @@ def main() -> int:
     limits = Limits(**json.loads(limits_json))
     zygote = Zygote(insecure=limits.insecure, limits=limits)  # imports torch in its own process while this one does
     from .. import i18n
+    from ..api import grade_one, preload
     from ..engine import results, runner
-    from . import grade_one, preload
+    from .pool import rule_fields
 
     preload()  # before the first submission's code runs
 
     rules = runner.rules(assignment)
-    proto.write(json.dumps({"event": "hello", "rules": [
-        {"name": r.name, "question": r.question, "points": r.points, "visibility": r.visibility, "doc": r.doc}
-        for r in rules]}) + "\n")
+    proto.write(json.dumps({"event": "hello", "rules": [rule_fields(r) for r in rules]}) + "\n")
     try:
         for line in sys.stdin:
             job = json.loads(line)

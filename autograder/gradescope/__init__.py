@@ -263,11 +263,12 @@ def failure_results(message: str, seconds: float) -> dict:
 
 
 def grade(root: Path, assignment: str, log, insecure: bool = False) -> tuple[object, str]:
-    """Grade the chosen submission; returns the Grading and the sentence saying what was graded.
-    ``insecure``: the separate-uid fallback, for a container that forbids namespaces."""
+    """Grade the chosen submission (``api.pick_submission``, ``api.grade_one``); returns the Grading and
+    the sentence saying what was graded. ``insecure``: the separate-uid fallback, for a container that
+    forbids namespaces."""
     import dataclasses
 
-    from ..grade import grade_one, pick_submission
+    from ..api import grade_one, pick_submission
 
     folder = root / "submission"
     limits = dataclasses.replace(limits_for_container(), insecure=insecure)
@@ -352,10 +353,8 @@ def main(argv: list[str] | None = None) -> int:
                 g.notes.insert(0, i18n.render(note))  # which file was graded: information, not an error
         if any("cannot import the engine" in p for p in problems):
             g.errors.append("The autograder is misconfigured (see its log); please tell your instructor.")
-        from ..engine.results import write_results
-
-        from ..engine.results import Run
-        from ..grade import time_budget
+        from ..api import time_budget
+        from ..engine.results import Run, write_results
 
         run = Run(isolation=LAYER, time_budget=time_budget(limits_for_container(), len(g.questions)))
         write_results(g, results, time.monotonic() - started, run=run)
