@@ -107,7 +107,7 @@ def test_probe_answers_are_matched_by_slot_name():
     """Each answer goes to the request of its slot's name; any mismatch is a grader error, never a shifted value."""
     import pytest
 
-    from autograder.engine.student import GraderError, Outcome, Program, ProtocolMismatch, match_answers
+    from autograder.engine.student import GraderError, Program, ProtocolMismatch, RunResult, match_answers
 
     p = Program()
     m = p.build({"k": "linear", "in": 2, "out": 3}, 1)
@@ -123,5 +123,5 @@ def test_probe_answers_are_matched_by_slot_name():
     with pytest.raises(GraderError, match="returned twice"):
         p.ret(out)
     with pytest.raises(GraderError, match="never returned"):
-        Outcome("f(...)", {snap.name: 1}, None)[m]
-    assert Outcome("f(...)", {snap.name: 1, out.name: 2}, None)[out] == 2
+        RunResult("f(...)", {snap.name: 1}, None)[m]
+    assert RunResult("f(...)", {snap.name: 1, out.name: 2}, None)[out] == 2

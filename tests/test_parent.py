@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from autograder import _safe_sys_path, outdir
-from autograder.engine import channel, isolation
+from autograder.engine import framing, isolation
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import ChildGone, Limits
 from autograder.engine.student import MAX_RESTARTS, Program, Student, StudentCrashed, StudentTimeout
@@ -73,7 +73,7 @@ def _reader(data: bytes):
         nonlocal pos
         asked.append(n)
         if pos + n > len(data):
-            raise channel.ChannelError("the channel closed")
+            raise framing.ChannelError("the channel closed")
         pos += n
         return data[pos - n:pos]
     return read, asked
@@ -85,23 +85,23 @@ def _frame(header: dict, blobs: list[int] | None = None) -> bytes:
 
 
 def test_a_frame_over_the_limit_is_refused_before_its_bytes_are_read():
-    read, asked = _reader(struct.pack("<I", channel.FROM_CHILD.header + 1))
-    with pytest.raises(channel.FrameTooLarge):
-        channel.parse_frame(read)
+    read, asked = _reader(struct.pack("<I", framing.FROM_CHILD.header + 1))
+    with pytest.raises(framing.FrameTooLarge):
+        framing.parse_frame(read)
     assert asked == [4], "the header must not be read"
-    head = _frame({"event": "program_done"}, [channel.FROM_CHILD.total])  # 64 MiB of blobs, plus the header
+    head = _frame({"event": "program_done"}, [framing.FROM_CHILD.total])  # 64 MiB of blobs, plus the header
     read, asked = _reader(head)
-    with pytest.raises(channel.FrameTooLarge):
-        channel.parse_frame(read)
+    with pytest.raises(framing.FrameTooLarge):
+        framing.parse_frame(read)
     assert asked == [4, len(head) - 4], "no blob may be read"
     # both sides share the parser; each has its own limit
-    small = channel.FrameLimit(header=64, total=100)
+    small = framing.FrameLimit(header=64, total=100)
     read, _ = _reader(_frame({"x": 1}, [10]) + b"0123456789")
-    assert channel.parse_frame(read, small) == ({"x": 1, "blobs": [10]}, [b"0123456789"])
+    assert framing.parse_frame(read, small) == ({"x": 1, "blobs": [10]}, [b"0123456789"])
     read, _ = _reader(_frame({"x": 1}, [90]) + b"0" * 90)
-    with pytest.raises(channel.FrameTooLarge):
-        channel.parse_frame(read, small)
-    assert channel.FROM_PARENT.total > channel.FROM_CHILD.total
+    with pytest.raises(framing.FrameTooLarge):
+        framing.parse_frame(read, small)
+    assert framing.FROM_PARENT.total > framing.FROM_CHILD.total
 
 
 @pytest.mark.parametrize("data", [
@@ -112,8 +112,8 @@ def test_a_frame_over_the_limit_is_refused_before_its_bytes_are_read():
 ])
 def test_malformed_frames_are_channel_errors(data):
     read, _ = _reader(data)
-    with pytest.raises(channel.ChannelError):
-        channel.parse_frame(read)
+    with pytest.raises(framing.ChannelError):
+        framing.parse_frame(read)
 
 
 FORGE = '''

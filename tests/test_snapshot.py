@@ -5,21 +5,21 @@ from __future__ import annotations
 import pytest
 
 from autograder.engine import runner
-from autograder.engine.channel import ModuleRef, TensorRef
 from autograder.engine.snapshot import MissingName, Snapshot
+from autograder.engine.values import ModuleRef, TensorRef
 
 
 def _snapshot(names: list[str]) -> Snapshot:
     params = [(n, TensorRef(oid=i, cls="Parameter", dtype="float32", shape=(1,), requires_grad=True, is_leaf=True,
                             grad_fn=None, is_parameter=True, lazy=False)) for i, n in enumerate(names)]
-    return Snapshot(oid=100, cls="Sequential", params=params, buffers=[], state_dict=list(names),
+    return Snapshot(oid=100, cls="Sequential", named_params=params, buffers=[], state_dict=list(names),
                     modules=[("", ModuleRef(oid=100, cls="Sequential"))], training=True)
 
 
 def test_a_missing_name_is_an_assertion_and_a_key_error():
     snap = _snapshot(["0.weight"])
     assert snap.by_name()["0.weight"].oid == 0
-    for lookup in (lambda: snap.by_name()["1.weight"], lambda: snap.param("1.weight")):
+    for lookup in (lambda: snap.by_name()["1.weight"], lambda: snap.param_named("1.weight")):
         with pytest.raises(AssertionError, match="no parameter named '1.weight'"):
             lookup()
         with pytest.raises(KeyError):

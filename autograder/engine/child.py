@@ -24,10 +24,9 @@ import os
 import resource
 import signal
 import sys
-import traceback
 from typing import Any
 
-from . import channel, snapshot, specs
+from . import codec, framing, snapshot, specs, values
 
 
 class Timeout(BaseException):
@@ -53,24 +52,24 @@ class Child:
         for i, source in enumerate(cells):
             if i in skip:
                 continue
-            channel.write_frame(self.wfd, {"event": "cell", "index": i})
+            framing.write_frame(self.wfd, {"event": "cell", "index": i})
             status: dict = {"ok": True}
             try:
                 code = compile(source, f"<cell {i + 1}>", "exec")
                 with deadline(limit):
                     exec(code, self.ns)
             except BaseException as exc:  # a failing cell keeps what it bound; the next cells still run
-                status = {"ok": False, "error": channel.raised(exc, _student_tb(exc))}
+                status = {"ok": False, "error": codec.raised(exc)}
                 if isinstance(exc, Timeout):
                     status["timeout"] = True
             _flush()
-            channel.write_frame(self.wfd, {"event": "cell_done", "index": i, **status})
+            framing.write_frame(self.wfd, {"event": "cell_done", "index": i, **status})
 
     # ------------------------------------------------------------ programs
     def run_program(self, steps: list[dict], limit: float) -> None:
         import torch
 
-        enc = channel.Encoder()
+        enc = codec.Encoder()
         slots: dict[str, Any] = {}
         results: dict[str, dict] = {}  # answers keyed by the slot the parent asked for (steps with "ret")
         raised: dict | None = None
@@ -100,7 +99,7 @@ class Child:
                             if step.get("ret"):
                                 results[_answer_key(step)] = self.encode_result(slots[step["out"]], enc)
                             continue
-                        raised = channel.raised(exc, _student_tb(exc))
+                        raised = codec.raised(exc)
                         status = "raised"
                         break
         except Timeout:
@@ -110,21 +109,21 @@ class Child:
             raised = {"t": "raised", "type": "StepError", "message": str(exc)}
         _flush()
         try:
-            channel.write_frame(self.wfd, {"event": "program_done", "status": status, "results": results,
+            framing.write_frame(self.wfd, {"event": "program_done", "status": status, "results": results,
                                            "raised": raised}, enc.blobs)
         except (TypeError, ValueError) as exc:  # e.g. a value JSON cannot hold
-            channel.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": {}, "raised":
+            framing.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": {}, "raised":
                 {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}})
 
-    def encode_result(self, value: Any, enc: channel.Encoder) -> dict:
+    def encode_result(self, value: Any, enc: codec.Encoder) -> dict:
         if isinstance(value, _Caught):
-            return channel.raised(value.exc, _student_tb(value.exc))
+            return codec.raised(value.exc)
         if isinstance(value, _Snap):
             return snapshot.take(value.module, enc)
         return enc.encode(value)
 
     def decode_arg(self, node: Any, blobs: list[bytes]) -> Any:
-        return _plain(channel.decode(node, blobs))
+        return _plain(codec.decode(node, blobs))
 
     def step(self, op: str, step: dict, slots: dict, arg, enc, torch) -> Any:
         if op == "seed":
@@ -190,13 +189,13 @@ class Child:
     def serve(self) -> None:
         while True:
             try:
-                request, self._blobs = channel.read_frame(self.rfd)
-            except channel.ChannelError:
+                request, self._blobs = framing.read_frame(self.rfd)
+            except framing.ChannelError:
                 return
             cmd = request.get("cmd")
             if cmd == "exec":
                 self.exec_cells(request["cells"], request.get("skip", []), request["limit"])
-                channel.write_frame(self.wfd, {"event": "exec_done"})
+                framing.write_frame(self.wfd, {"event": "exec_done"})
             elif cmd == "program":
                 self.run_program(request["steps"], request["limit"])
             elif cmd == "exit":
@@ -205,7 +204,7 @@ class Child:
 
 def _plain(value: Any) -> Any:
     """Arguments from the parent: tensors as tensors, containers rebuilt around them."""
-    if isinstance(value, channel.TensorRef):
+    if isinstance(value, values.TensorRef):
         return value.data.clone()
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -242,13 +241,6 @@ class deadline:
     def __exit__(self, *exc):
         signal.setitimer(signal.ITIMER_REAL, 0)
         return False
-
-
-def _student_tb(exc: BaseException) -> str:
-    """The traceback frames of the student's cells only (no engine frames, no paths)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell")]
-    lines = traceback.format_list(frames[-5:])
-    return "".join(lines) + f"{type(exc).__name__}: {str(exc)[:500]}"
 
 
 def _flush() -> None:
@@ -325,7 +317,7 @@ def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool 
         seccomp.install()
     child = Child(rfd, wfd)
     _forget_engine()
-    channel.write_frame(wfd, {"event": "ready", "pid": os.getpid()})
+    framing.write_frame(wfd, {"event": "ready", "pid": os.getpid()})
     child.serve()
     _flush()
     os._exit(0)

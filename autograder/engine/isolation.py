@@ -45,8 +45,8 @@ PACKAGE = Path(__file__).resolve().parents[1]  # .../autograder
 KIT = "/kit"  # where the child-side files appear inside the sandbox
 # The only kit files the sandbox sees: what the child and the zygote import. Everything else
 # (graders, runner, solutions, tests) stays outside.
-CHILD_FILES = ("__init__.py", "engine/__init__.py", "engine/child.py", "engine/channel.py",
-               "engine/snapshot.py", "engine/specs.py", "engine/zygote.py", "engine/seccomp.py")
+CHILD_FILES = ("__init__.py", "engine/__init__.py", "engine/child.py", "engine/values.py", "engine/framing.py",
+               "engine/codec.py", "engine/snapshot.py", "engine/specs.py", "engine/zygote.py", "engine/seccomp.py")
 STUB_FILES = ("engine/stubs/otter/__init__.py",)
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
 UID_RANGE = (200_000, 400_000)  # default; AUTOGRADER_SANDBOX_UIDS="LO-HI" overrides (e.g. to avoid LDAP uids)

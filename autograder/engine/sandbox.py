@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import channel, isolation
+from . import framing, isolation
 from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid, uid_range  # noqa: F401 (re-exported)
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package
@@ -353,7 +353,7 @@ class Sandbox:
     def send(self, header: dict, blobs: list[bytes] = ()) -> None:
         assert self.wfd is not None
         try:
-            channel.write_frame(self.wfd, header, list(blobs))
+            framing.write_frame(self.wfd, header, list(blobs))
         except OSError:
             raise ChildGone(self._death_reason()) from None
 
@@ -373,12 +373,12 @@ class Sandbox:
 
     def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:
         try:
-            return channel.parse_frame(lambda n: self._read(n, deadline), channel.FROM_CHILD)
-        except channel.FrameTooLarge:
+            return framing.parse_frame(lambda n: self._read(n, deadline), framing.FROM_CHILD)
+        except framing.FrameTooLarge:
             self.kill()
             raise ChildGone(f"your code wrote garbage into the grader's channel (a frame over its "
-                            f"{channel.FROM_CHILD.total // 2**20} MiB limit)") from None
-        except channel.ChannelError:
+                            f"{framing.FROM_CHILD.total // 2**20} MiB limit)") from None
+        except framing.ChannelError:
             self.kill()
             raise ChildGone("your code wrote garbage into the grader's channel") from None
 

@@ -3,13 +3,16 @@
 The child takes the snapshot (``take``); the parent reads it (``Snapshot``):
 names, shapes, which names share one tensor, values, grads, ``requires_grad``,
 whether a ``grad_fn`` is present, buffers, ``state_dict`` keys and submodules.
+The codec decodes a snapshot node with ``Snapshot.decode`` once it is registered
+(``student.py`` does that): the codec itself knows nothing of snapshots.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .channel import Encoder, ModuleRef, TensorRef, _decode_tensor
+from .codec import Encoder, decode_tensor
+from .values import ModuleRef, TensorRef
 
 
 def take(module: Any, enc: Encoder) -> dict:
@@ -49,6 +52,7 @@ class Names(dict):
     """A dict of parameters by name whose missing keys raise ``MissingName``."""
 
     def __missing__(self, name: str) -> Any:
+        """A name the module does not have fails the rule."""
         raise MissingName(name)
 
 
@@ -58,46 +62,50 @@ class Snapshot:
 
     oid: int
     cls: str
-    params: list[tuple[str, TensorRef]]  # every name, shared ones repeated, named_parameters order
+    # every (name, parameter) of named_parameters(remove_duplicate=False), in its order: a shared
+    # parameter appears under each of its names (with equal oids)
+    named_params: list[tuple[str, TensorRef]]
     buffers: list[tuple[str, TensorRef]]
     state_dict: list[str]
     modules: list[tuple[str, ModuleRef]]
     training: bool
 
     @classmethod
-    def decode(cls, node: dict, blobs: list[bytes]) -> "Snapshot":
+    def decode(cls, node: dict, blobs: list[bytes]) -> Snapshot:
+        """Parent side: the snapshot node ``take`` made (the codec's decoder for the "snapshot" tag)."""
         return cls(
             oid=int(node["oid"]), cls=str(node["cls"]),
-            params=[(str(n), _decode_tensor(t, blobs)) for n, t in node["params"]],
-            buffers=[(str(n), _decode_tensor(t, blobs)) for n, t in node["buffers"]],
+            named_params=[(str(n), decode_tensor(t, blobs)) for n, t in node["params"]],
+            buffers=[(str(n), decode_tensor(t, blobs)) for n, t in node["buffers"]],
             state_dict=[str(k) for k in node["state_dict"]],
             modules=[(str(n), ModuleRef(oid=int(o), cls=str(c))) for n, o, c in node["modules"]],
             training=bool(node["training"]),
         )
 
-    def parameters(self) -> "Names":
-        """Distinct parameters under their first name, in order (what ``named_parameters()`` yields)."""
+    def distinct_params(self) -> Names:
+        """Each parameter once, under its first name, in order (what ``named_parameters()`` yields)."""
         seen, out = set(), Names()
-        for name, t in self.params:
+        for name, t in self.named_params:
             if t.oid not in seen:
                 seen.add(t.oid)
                 out[name] = t
         return out
 
-    def param(self, name: str) -> TensorRef:
-        for n, t in self.params:
+    def param_named(self, name: str) -> TensorRef:
+        """The parameter under ``name``; a name that is not there fails the rule (``MissingName``)."""
+        for n, t in self.named_params:
             if n == name:
                 return t
         raise MissingName(name)
 
-    def by_name(self) -> "Names":
+    def by_name(self) -> Names:
         """Every parameter by each of its names; a name that is not there fails the rule (``MissingName``)."""
-        return Names((n, t) for n, t in self.params)
+        return Names((n, t) for n, t in self.named_params)
 
     def shared_groups(self) -> list[list[str]]:
         """Names that reach one tensor, for tensors reachable under two or more names."""
         groups: dict[int, list[str]] = {}
-        for name, t in self.params:
+        for name, t in self.named_params:
             groups.setdefault(t.oid, []).append(name)
         return [names for names in groups.values() if len(names) > 1]
 

@@ -1,7 +1,7 @@
 """What the graders hold: a handle on the student's code, reached only through probe programs.
 
 Graders build a ``Program`` (steps over named slots, see ``child.py``), run it
-with ``Student.run`` and get plain data back: Python values, ``TensorRef``s,
+with ``Student.run`` and get plain data back in a ``RunResult``: Python values, ``TensorRef``s,
 ``ModuleRef``s, ``Snapshot``s. The student's code never runs in this process.
 
 Every hint made here is for the student, in the active language (``i18n.using``); a sandbox's
@@ -12,13 +12,19 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 from .. import i18n
 from ..i18n import N_, _
-from . import channel
+from . import codec
+from .framing import ChannelError
 from .loader import Submission
 from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
+from .snapshot import Snapshot
+from .values import Raised
+
+# The parent decodes the child's snapshots; the codec knows nothing of them (no import cycle).
+codec.register_decoder("snapshot", Snapshot.decode)
 
 MAX_RESTARTS = 3  # new processes for one submission after its first; then its remaining checks fail
 FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
@@ -55,15 +61,15 @@ def reason(text: str) -> str:
 class StudentProblem(AssertionError):
     """The student's code could not answer (raised, hung, died); ``hint`` is for the student."""
 
-    fatal = False  # True when the question's remaining checks cannot run
-
     def __init__(self, hint: str) -> None:
         super().__init__(hint)
         self.hint = hint
 
 
 class StudentRaised(StudentProblem):
-    def __init__(self, what: str, error: channel.Raised) -> None:
+    """The student's code raised ``error`` while ``what`` ran."""
+
+    def __init__(self, what: str, error: Raised) -> None:
         self.error = error
         message = error.message if len(error.message) < 300 else error.message[:300] + "…"
         if error.is_a("MemoryError") or "can't allocate memory" in error.message or "not enough memory" in error.message:
@@ -92,11 +98,12 @@ class ProtocolMismatch(GraderError):
 
 
 class StudentTimeout(StudentProblem):
-    fatal = True
+    """The student's code did not finish in time: the question's remaining checks cannot run."""
 
 
 class StudentCrashed(StudentProblem):
-    fatal = True
+    """The process running the student's code died (or the submission gave up): nothing more of the
+    question runs."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class Program:
     def _arg(self, value: Any) -> dict:
         if isinstance(value, Slot):
             return value.ref()
-        enc = channel.Encoder()
+        enc = codec.Encoder()
         node = enc.encode(value)
         if _has_opaque(node):  # a grader bug: never hand the student's code a stand-in for a value
             raise GraderError(f"a probe argument of type {type(value).__name__} cannot be sent to the child")
@@ -226,10 +233,10 @@ def _shift_blobs(node: Any, offset: int) -> None:
             _shift_blobs(v, offset)
 
 
-class Outcome:
-    """The results of one program, by slot."""
+class RunResult:
+    """What one program's run answered, by slot (``Student.run``'s result)."""
 
-    def __init__(self, what: str, values: dict[str, Any], raised: channel.Raised | None) -> None:
+    def __init__(self, what: str, values: dict[str, Any], raised: Raised | None) -> None:
         self.what, self.values, self.raised = what, values, raised
 
     def __getitem__(self, slot: Slot) -> Any:
@@ -242,6 +249,7 @@ class Outcome:
         raise GraderError(f"{self.what}: slot {slot.name} was never returned by the program")
 
     def get(self, slot: Slot, default: Any = None) -> Any:
+        """The slot's value, or ``default`` when the program did not answer it."""
         return self.values.get(slot.name, default)
 
 
@@ -249,7 +257,7 @@ class Outcome:
 class CellReport:
     index: int
     ok: bool
-    error: channel.Raised | None = None
+    error: Raised | None = None
     timeout: bool = False
     fatal: str | None = None  # the cell killed its process: it is skipped from then on
 
@@ -359,10 +367,10 @@ class Student:
         if ok:
             return CellReport(index, ok=True)
         try:
-            error = channel.decode(header.get("error"), [])
-        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
+            error = codec.decode(header.get("error"), [])
+        except (ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
             return None
-        if not isinstance(error, channel.Raised):
+        if not isinstance(error, Raised):
             return None
         return CellReport(index, ok=False, error=error, timeout=bool(header.get("timeout")))
 
@@ -409,7 +417,7 @@ class Student:
             if self.sandbox is not None:
                 self.sandbox.take_output()
 
-    def run(self, program: Program, what: str = "your code") -> Outcome:
+    def run(self, program: Program, what: str = "your code") -> RunResult:
         """Run a probe program in the child within the question's remaining time (and the submission's)."""
         if self.gave_up:
             raise StudentCrashed(self.gave_up)
@@ -471,29 +479,22 @@ class Student:
         try:
             answers = header.get("results")
             if not isinstance(answers, dict):
-                raise channel.ChannelError("results are not keyed by slot")
-            values = {str(name): channel.decode(node, blobs) for name, node in answers.items()}
-            raised = channel.decode(header["raised"], blobs) if header.get("raised") is not None else None
-        except (channel.ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
+                raise ChannelError("results are not keyed by slot")
+            values = {str(name): codec.decode(node, blobs) for name, node in answers.items()}
+            raised = codec.decode(header["raised"], blobs) if header.get("raised") is not None else None
+        except (ChannelError, KeyError, TypeError, ValueError, IndexError, RecursionError):
             self._discard()
             return self._dead(StudentCrashed(f"{what}: {_(MALFORMED)}"))
-        if status == "raised" and not isinstance(raised, channel.Raised):
+        if status == "raised" and not isinstance(raised, Raised):
             self._discard()
             return self._dead(StudentCrashed(f"{what}: {_(MALFORMED)}"))
         match_answers(program, values, complete=status == "ok")
-        return Outcome(what, values, raised if status == "raised" else None)
+        return RunResult(what, values, raised if status == "raised" else None)
 
-    def _dead(self, problem: StudentProblem) -> Outcome:
+    def _dead(self, problem: StudentProblem) -> NoReturn:
+        """The question cannot go on: its later checks fail with ``problem``'s hint."""
         self.dead_reason = problem.hint
         raise problem
-
-    # ------------------------------------------------------------ sugar for graders
-    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
-        """Call the student's ``fn`` on plain values or specs (``Build``) and return its result."""
-        p = Program()
-        real = [p.build(a.spec, a.seed) if isinstance(a, Build) else a for a in args]
-        out = p.ret(p.call(fn, *real, **kwargs))
-        return self.run(p, f"{fn}(...)")[out]
 
 
 def match_answers(program: Program, values: dict[str, Any], complete: bool) -> None:
@@ -506,11 +507,3 @@ def match_answers(program: Program, values: dict[str, Any], complete: bool) -> N
     missing = [name for name in asked if name not in values]
     if complete and missing:
         raise ProtocolMismatch(f"probe protocol: no answer for slots {', '.join(missing[:5])}")
-
-
-@dataclass(frozen=True)
-class Build:
-    """An argument built in the child from a module spec (see ``specs.py``)."""
-
-    spec: dict
-    seed: int | None = None

@@ -30,9 +30,9 @@ from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
-from ..engine.channel import TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
+from ..engine.values import TensorRef
 from ..i18n import _
 from .common import Case, build
 
@@ -176,7 +176,7 @@ def _shapes(module: torch.nn.Module) -> list[tuple[str, tuple[int, ...], torch.d
 def _snap_shapes(snap: Snapshot) -> list[tuple[str, tuple[int, ...], torch.dtype]] | None:
     """(name, shape, dtype) of every reported name; None when a parameter is lazy or of an odd dtype."""
     out = []
-    for n, t in snap.params:
+    for n, t in snap.named_params:
         dtype = getattr(torch, t.dtype, None) if isinstance(t.dtype, str) else None
         if t.shape is None or not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             return None
@@ -255,7 +255,7 @@ def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: tor
     if not shapes:
         return None
     g = torch.Generator().manual_seed(rng.getrandbits(31))
-    oid_of = {n: t.oid for n, t in snap.params}
+    oid_of = {n: t.oid for n, t in snap.named_params}
     first: dict[int, torch.Tensor] = {}
     for n, shape, dtype in shapes:  # the same value through every name the snapshot calls one tensor
         if oid_of[n] not in first:
@@ -297,7 +297,7 @@ def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, 
     shapes = _snap_shapes(snap)
     if not shapes:
         return
-    oid_of = {n: t.oid for n, t in snap.params}
+    oid_of = {n: t.oid for n, t in snap.named_params}
     by_oid: dict[int, torch.Tensor] = {}
     fresh = values(rng, shapes)
     written = {n: by_oid.setdefault(oid_of[n], fresh[n]) for n, _, _ in shapes}

@@ -7,8 +7,8 @@ from typing import Any, Iterable
 import torch
 
 from ..engine import specs
-from ..engine.channel import NumpyFloat, NumpyInt, Opaque, Raised, TensorRef
 from ..engine.student import Program, Student
+from ..engine.values import NumpyFloat, NumpyInt, Opaque, Raised, TensorRef
 from ..i18n import _
 
 Case = tuple[dict, int]  # a module spec and the seed its values come from

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ..engine.channel import Raised, TensorRef
 from ..engine.snapshot import Names
 from ..engine.student import Program
+from ..engine.values import Raised, TensorRef
 from ..i18n import _
 from . import behaviour, zoo
 from .common import build, call_each, describe, is_int, raises_each
@@ -159,8 +159,8 @@ def test_get_parameter_returns_the_registered_object_for_every_name(student, rng
     cases = zoo.cases(rng, zoo.shared, zoo.custom_lists, zoo.nested_seq, zoo.chimera())
     all_names = lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)]
     for snap, pairs in _get_all(student, cases, all_names):
-        first = {t.oid: n for n, t in reversed(snap.params)}
-        reported = dict(snap.params)
+        first = {t.oid: n for n, t in reversed(snap.named_params)}
+        reported = dict(snap.named_params)
         for name, got in pairs:
             assert name in reported, (_("get_parameter changed the module: {name!r} is no longer one "
                                         "of its parameters (get_parameter must only look the parameter "
@@ -239,7 +239,7 @@ def _rgnet(student, rng):
 
 
 def _rgnet_forward(snap, x: torch.Tensor) -> torch.Tensor:
-    values = Names((n, t.data) for n, t in snap.params)  # a missing name fails the rule
+    values = Names((n, t.data) for n, t in snap.named_params)  # a missing name fails the rule
     h = x
     for b in range(4):
         h = torch.relu(h @ values[f"0.block {b}.0.weight"].T + values[f"0.block {b}.0.bias"])
@@ -252,7 +252,7 @@ def test_build_rgnet_structure_and_names(student, rng):
     """Sequential(block2(), Linear(4, 1)) with children 'block 0'…'block 3' and exactly rgnet's names"""
     snap, _unused, _unused = _rgnet(student, rng)
     modules = dict(snap.modules)
-    names = [n for n, _ in snap.params]
+    names = [n for n, _ in snap.named_params]
     for b in range(4):
         assert f"0.block {b}" in modules, (_("block2() must register its children as 'block 0' … "
                                              "'block 3' (add_module(f'block {{i}}', block1())); 'block "
@@ -268,7 +268,7 @@ def test_build_rgnet_structure_and_names(student, rng):
                                                     "0.0.weight')"))
     assert names == RGNET_NAMES, _("the parameters must come in rgnet's order: block 0 … block 3, then "
                                    "the output layer")
-    for name, t in snap.params:
+    for name, t in snap.named_params:
         layer = name.split(".")[-2]
         want = {"0": (8, 4), "2": (4, 8)}.get(layer, (1, 4)) if name.endswith("weight") else \
             {"0": (8,), "2": (4,)}.get(layer, (1,))
@@ -285,7 +285,7 @@ def test_build_rgnet_structure_and_names(student, rng):
 def test_build_rgnet_shares_nothing_between_blocks(student, rng):
     """no parameter shared: every block and layer its own module"""
     snap, _unused, _unused = _rgnet(student, rng)
-    names = [n for n, _ in snap.params]
+    names = [n for n, _ in snap.named_params]
     for group in snap.module_groups():
         if not any(n.startswith(group[0] + ".") for n in names):
             continue  # a parameter-free module (a ReLU) used twice shares no parameter
@@ -308,7 +308,7 @@ def test_build_rgnet_computes_rgnet(student, rng):
                                             out=getattr(out, 'type', ''), shape=tuple(x.shape))
     assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
         _("rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)")
-    if all(n in dict(snap.params) for n in RGNET_NAMES):
+    if all(n in dict(snap.named_params) for n in RGNET_NAMES):
         assert torch.allclose(out.data, _rgnet_forward(snap, x), rtol=1e-4, atol=1e-5), \
             _("rgnet(X) does not compute block 0 … block 3 then the output layer")
 
@@ -335,7 +335,7 @@ def test_frozen_hidden_mlp_rand_weight_is_a_buffer(student, rng):
     """rand_weight is a (20, 20) buffer of torch.rand values; parameters are exactly linear.weight, linear.bias"""
     result, snap, _unused, _unused, _unused = _frozen(student, rng)
     snap = result[snap]
-    names = [n for n, _ in snap.params]
+    names = [n for n, _ in snap.named_params]
     buffers = dict(snap.buffers)
     assert "rand_weight" not in names, _("rand_weight must be a buffer (register_buffer), not a "
                                          "parameter")
@@ -349,7 +349,7 @@ def test_frozen_hidden_mlp_rand_weight_is_a_buffer(student, rng):
     # deviation near 0.289; below 0.2 has probability far under 1e-12 for a torch.rand draw.
     assert bool(((w.data >= 0) & (w.data < 1)).all()) and float(w.data.double().std()) > 0.2, \
         _("rand_weight's values must come from torch.rand (uniform on [0, 1))")
-    weight = snap.param("linear.weight")
+    weight = snap.param_named("linear.weight")
     if not weight.lazy:  # a LazyLinear whose forward raised has no shape yet: the forward rule fails it
         assert weight.shape == (20, 20), _("linear must be an nn.Linear(20, 20)")
     # the lists above are the child's word: confirm by the module's own forward on the parent's values
@@ -388,7 +388,7 @@ def test_frozen_hidden_mlp_forward_is_fixed_hidden_mlps(student, rng):
                                             type=out.type, shape=tuple(x.shape))
     assert isinstance(out, TensorRef) and out.shape == (), _("forward must return X.sum(), a "
                                                              "0-dimensional tensor")
-    params = dict(snap.params)
+    params = dict(snap.named_params)
     if isinstance(rw, TensorRef) and rw.shape == (20, 20) and "linear.weight" in params and "linear.bias" in params:
         want = _fixed_hidden_forward(x, rw.data.float(), params["linear.weight"].data, params["linear.bias"].data)
         assert torch.allclose(out.data, want, rtol=1e-4, atol=1e-6), \
@@ -420,8 +420,8 @@ def test_frozen_hidden_mlp_buffer_follows_to_and_load_state_dict(student, rng):
             + (_("rand_weight must be loaded with the module's state (register_buffer)") if "rand_weight" in load.message
                else _("load_state_dict must accept rand_weight, linear.weight and linear.bias")))
     # the buffer rule is judged on its own: here rand_weight only has to follow the module
-    loaded = dict(result[loaded].buffers) | dict(result[loaded].params)
-    moved = dict(result[moved].buffers) | dict(result[moved].params)
+    loaded = dict(result[loaded].buffers) | dict(result[loaded].named_params)
+    moved = dict(result[moved].buffers) | dict(result[moved].named_params)
     assert "rand_weight" in loaded, (_("rand_weight must be part of the module's state "
                                        "(register_buffer): a plain attribute is not loaded by "
                                        "load_state_dict nor moved by .to"))

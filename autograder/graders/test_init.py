@@ -30,9 +30,9 @@ import numpy as np
 import pytest
 import torch
 
-from ..engine.channel import Raised, TensorRef
 from ..engine.snapshot import Names, Snapshot
 from ..engine.student import Program, Slot
+from ..engine.values import Raised, TensorRef
 from ..i18n import N_, _
 from . import behaviour
 from . import init_stats as st
@@ -207,8 +207,8 @@ def _norm_deltas(gen: torch.Generator, n: int, dtype=torch.float32, buffers: boo
 
 def _changed(before: Snapshot, after: Snapshot, skip: set[str]) -> list[str]:
     """Names of parameters and buffers (not in skip) whose values or presence differ."""
-    old = {**dict(before.params), **{f"buffer {n}": t for n, t in before.buffers}}
-    new = {**dict(after.params), **{f"buffer {n}": t for n, t in after.buffers}}
+    old = {**dict(before.named_params), **{f"buffer {n}": t for n, t in before.buffers}}
+    new = {**dict(after.named_params), **{f"buffer {n}": t for n, t in after.buffers}}
     out = []
     for name in dict.fromkeys([*old, *new]):
         if name in skip:
@@ -295,7 +295,7 @@ def _bias(student, rng: random.Random, name: str) -> None:
     for key, bias_name in [("seq", "0.bias"), ("seq", "2.bias"), ("single", "bias")]:
         got = _weights(res[snaps[key]]).get(bias_name)
         assert got is not None, _("{name} removed the bias of an nn.Linear").format(name=name)
-        _bias_ok(name, got, res[befores[key]].param(bias_name).data)
+        _bias_ok(name, got, res[befores[key]].param_named(bias_name).data)
     for key, w_name in [("nobias", "weight"), ("nobias_seq", "0.weight")]:
         r = res[raised[key]]
         if isinstance(r, Raised):
@@ -305,7 +305,8 @@ def _bias(student, rng: random.Random, name: str) -> None:
         got = _weights(res[snaps[key]])
         assert not any(n.endswith("bias") for n in got), _("{name} added a bias to an nn.Linear built "
                                                            "without one").format(name=name)
-        _initialized(name, got[w_name], res[befores[key]].param(w_name).data, _("the weight of a bias-free nn.Linear"))
+        _initialized(name, got[w_name], res[befores[key]].param_named(w_name).data,
+                     _("the weight of a bias-free nn.Linear"))
 
 
 # ------------------------------------------------------------------ rule 3: only nn.Linear, subclasses included
@@ -344,9 +345,9 @@ def _only_linear(student, rng: random.Random, name: str) -> None:
     linears = {f"0.{names[2]}": "an nn.Linear", f"0.{names[5]}.proj": "an nn.Linear inside a custom module",
                "1.0": "a materialized nn.LazyLinear", "2": "a subclass of nn.Linear",
                "3.out_proj": "a subclass of nn.Linear (MultiheadAttention.out_proj)"}
-    old = dict(before.params)
+    old = dict(before.named_params)
     for module, what in linears.items():
-        got = dict(after.params).get(f"{module}.weight")
+        got = dict(after.named_params).get(f"{module}.weight")
         assert got is not None, _("{name} removed the weight of {what}").format(name=name, what=what)
         if "subclass" in what and torch.equal(got.data, old[f"{module}.weight"].data):
             raise AssertionError(_("{name} left the weight of {what} unchanged: type(m) == nn.Linear "
@@ -378,10 +379,10 @@ def _in_place(student, rng: random.Random, name: str) -> None:
     res = student.run(p, f"{name}(m)")
     for before, after in zip(befores, afters):
         before, after = res[before], res[after]
-        new = dict(after.params)
-        assert list(new) == [n for n, _ in before.params], _("{name} added, removed or renamed "
+        new = dict(after.named_params)
+        assert list(new) == [n for n, _ in before.named_params], _("{name} added, removed or renamed "
                                                              "parameters: work in place").format(name=name)
-        for pname, old in before.params:
+        for pname, old in before.named_params:
             got = new[pname]
             assert got.oid == old.oid, (_("{name} registered a new object as {pname!r}: keep the same "
                                           "Parameter and change its values in place (nn.init.*_, or "
@@ -444,8 +445,8 @@ def _generator(student, rng: random.Random, name: str) -> None:
         assert not torch.equal(w0.data, w1.data), (
             _("{name} gave two layers initialized one after the other the same weights: it reseeds "
               "torch's generator (torch.manual_seed inside the initializer?); never reseed it").format(name=name))
-    same = all(torch.equal(x.data, y.data) for (_, x), (_, y) in zip(a.params, b.params))
-    assert same and len(a.params) == len(b.params), (
+    same = all(torch.equal(x.data, y.data) for (_, x), (_, y) in zip(a.named_params, b.named_params))
+    assert same and len(a.named_params) == len(b.named_params), (
         _("torch.manual_seed(s) before {name}(m) does not reproduce its weights: draw from torch's "
           "global generator (nn.init.*_, tensor.normal_/uniform_, torch.randn), not NumPy, random or a "
           "torch.Generator of your own, and don't reseed it").format(name=name))
@@ -818,10 +819,10 @@ def test_init_first_last_returns_net_in_place(student, rng):
     for before, after, same, out in _first_last(student, nets, rng):
         assert same, (_("init_first_last must return the net it was given") if out is not None else
                       _("init_first_last returned None: end with `return net`"))
-        new = dict(after.params)
-        assert list(new) == [n for n, _ in before.params], _("init_first_last added, removed or "
+        new = dict(after.named_params)
+        assert list(new) == [n for n, _ in before.named_params], _("init_first_last added, removed or "
                                                              "renamed parameters")
-        for pname, old in before.params:
+        for pname, old in before.named_params:
             got = new[pname]
             assert got.oid == old.oid, (_("init_first_last registered a new object as {pname!r}: keep "
                                           "the same Parameter and change its values in place").format(pname=pname))
@@ -904,14 +905,14 @@ def test_init_lazy_materializes_and_returns_net(student, rng):
     for (spec, n), (before, after, same, out) in zip(nets, _lazy_run(student, rng, nets)):
         assert same, (_("init_lazy must return the net it was given") if out is not None else
                       _("init_lazy returned None: end with `return net`"))
-        for pname, t in after.params:
+        for pname, t in after.named_params:
             assert not t.lazy and t.shape is not None, (
                 _("init_lazy left {pname!r} uninitialized: run one forward pass net(example_input) to "
                   "materialize the lazy modules").format(pname=pname))
         lazy_left = [m for _, m in after.modules if m.cls.startswith("Lazy")]
         assert not lazy_left, _("init_lazy left a lazy module unmaterialized: run one forward pass "
                                 "first")
-        first = after.params[0][1]
+        first = after.named_params[0][1]
         assert first.shape is not None and first.shape[-1] == n, \
             _("init_lazy must materialize the lazy modules with example_input (its feature size)")
     behaviour.confirm_returns_net(  # `same` is the child's word: a change through the result must reach net
@@ -935,11 +936,11 @@ def test_init_lazy_linears_get_init_normal(student, rng):
     for name, fi, fo in layers:
         assert w.get(f"{name}.weight") is not None and w[f"{name}.weight"].shape == (fo, fi), \
             _("init_lazy must materialize every lazy nn.Linear with example_input")
-    assert not torch.equal(w["2.weight"].data, before.param("2.weight").data), (
+    assert not torch.equal(w["2.weight"].data, before.param_named("2.weight").data), (
         _("init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets "
           "init_normal"))
     for name, fi, fo in layers:
-        _bias_ok("init_normal", w[f"{name}.bias"], before.param(f"{name}.bias").data,
+        _bias_ok("init_normal", w[f"{name}.bias"], before.param_named(f"{name}.bias").data,
                  _("the bias of an nn.Linear (init_normal's values: zeros)"), who="init_lazy")
     # Five assertions at ALPHA / 5 each: KS and chi-square on the two large layers (101k–165k and
     # 72k–127k weights, normal_law splits its alpha in two), and max |w| / 0.01 below the union-bound
@@ -977,11 +978,11 @@ def test_init_lazy_works_without_lazy_modules(student, rng):
           "net)"))
     w = _weights(after)
     for name in ("0", "2", "4"):
-        assert not torch.equal(w[f"{name}.weight"].data, before.param(f"{name}.weight").data), (
+        assert not torch.equal(w[f"{name}.weight"].data, before.param_named(f"{name}.weight").data), (
             _("init_lazy left an nn.Linear that was not lazy uninitialized: every nn.Linear gets "
               "init_normal"))
     for name in ("0", "4"):
-        _bias_ok("init_normal", w[f"{name}.bias"], before.param(f"{name}.bias").data,
+        _bias_ok("init_normal", w[f"{name}.bias"], before.param_named(f"{name}.bias").data,
                  _("the bias of an nn.Linear (init_normal's values: zeros)"), who="init_lazy")
     # Two assertions at ALPHA / 2 each on the 3k–8k weights of the three Linears: the chi-square
     # interval for sum (w / 0.01)², and max |w| / 0.01 below the union-bound threshold. False failure <= ALPHA.
@@ -1004,8 +1005,8 @@ def test_init_lazy_records_no_history_and_no_grads(student, rng):
     """one forward pass that records no history; parameters stay leaves, requires_grad as it was, no .grad"""
     nets = [_lazy_mlp(rng), (chimera(materialized=False), rng.randint(4, 24))]
     for (spec, n), (before, after, _unused, _unused, passes) in zip(nets, _lazy_run(student, rng, nets, spy=True)):
-        was = Names((n, t.requires_grad) for n, t in before.params)  # a missing name fails the rule
-        for pname, t in after.params:
+        was = Names((n, t.requires_grad) for n, t in before.named_params)  # a missing name fails the rule
+        for pname, t in after.named_params:
             assert t.grad is None, (_("init_lazy left a .grad on {pname!r}: materialize with one "
                                       "forward pass under torch.no_grad(), without backward()").format(pname=pname))
             assert t.is_leaf and t.grad_fn is None, _("init_lazy left autograd history on {pname!r}").format(

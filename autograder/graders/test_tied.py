@@ -30,8 +30,8 @@ import math
 import pytest
 import torch
 
-from ..engine.channel import ModuleRef, Raised, TensorRef
 from ..engine.student import Program
+from ..engine.values import ModuleRef, Raised, TensorRef
 from . import behaviour
 from ..i18n import N_, _
 from .common import describe
@@ -58,7 +58,7 @@ def _mlp_probe(p: Program, args: tuple, kwargs: dict | None = None):
 
 
 def _no_lazy(snap, what: str) -> None:
-    assert not any(t.lazy for _, t in snap.params), (
+    assert not any(t.lazy for _, t in snap.named_params), (
         _("{what} has uninitialized (lazy) parameters: use nn.Linear with known sizes, not "
           "nn.LazyLinear").format(what=what))
 
@@ -86,7 +86,7 @@ def test_build_shared_mlp_six_parameter_tensors(student, rng):
         _need_module(result[net], "build_shared_mlp")
         snap = result[snap]
         _no_lazy(snap, "build_shared_mlp(...)")
-        shapes = sorted(t.shape for t in snap.parameters().values())
+        shapes = sorted(t.shape for t in snap.distinct_params().values())
         want = sorted([(h, a), (h,), (h, h), (h,), (o, h), (o,)])
         if shapes == want:
             continue
@@ -132,7 +132,7 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
                                  "out_features)"))
     modules = dict(snap.modules)
     holders = {t.oid: set() for _, t, _ in found}
-    for name, t in snap.params:  # every module holding each weight (a weight may be tied into two modules)
+    for name, t in snap.named_params:  # every module holding each weight (a weight may be tied into two modules)
         if t.oid in holders:
             holders[t.oid].add(modules[name.rpartition(".")[0]].oid)
     runs = [sum(counts.get(m, 0) for m in holders[t.oid]) for _, t, _ in found]
@@ -241,7 +241,7 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
     before, after, out, first = result[before], result[after], result[out], result[first]
     two = _two_hidden_layers_hint(before, h)
     assert two is None, two
-    assert len(after.parameters()) == 6 and len(linears(after, h, h)) == 1, (
+    assert len(after.distinct_params()) == 6 and len(linears(after, h, h)) == 1, (
         _("after an optimizer step S must still be one Linear used twice (six distinct parameter "
           "tensors)"))
     pair = lambda f: (f[0][1].data, f[0][2].data)
@@ -417,18 +417,18 @@ def test_train_shared_mlp_trains_net_in_place(student, rng):
     before, after = t["before"], t["after"]
     in_place = _("train net in place: the same parameter tensors must stay registered under the same names "
                 "(update them with p -= lr * p.grad under torch.no_grad(), or torch.optim.SGD)")
-    assert [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], in_place
+    assert [(n, p.oid) for n, p in after.named_params] == [(n, p.oid) for n, p in before.named_params], in_place
     behaviour.confirm_same_objects(  # the snapshots' word on identity, confirmed by behaviour
         student, rng, [(t["case"], t["X"])],
         lambda p, net, case: p.call("train_shared_mlp", net, t["X"], t["y"], t["epochs"], t["lr"], catch=True),
         "train_shared_mlp(...)", in_place)
     runs = t["runs"]
     final = runs["right"]["final"]
-    values = dict(after.params)
+    values = dict(after.named_params)
     assert all(n in values for n in final), in_place  # a name net had is no longer a parameter of it
     if all(close(values[n].data, final[n]) for n in final):
         return
-    if all(torch.equal(values[n].data, p.data) for n, p in before.params):
+    if all(torch.equal(values[n].data, p.data) for n, p in before.named_params):
         raise AssertionError(_("net's parameters did not change: train_shared_mlp must train net "
                                "itself, in place"))
     hint = _which_mistake(runs, lambda run: all(close(values[n].data, run["final"][n]) for n in final))
@@ -474,7 +474,7 @@ def test_untie_computes_the_same_function(student, rng):
                                                 type=out.type, message=out.message[:200])
         assert isinstance(out, TensorRef) and out.shape == tuple(want.shape), (
             _("untie(net)(x) must return a tensor of the shape net(x) has"))
-        values = dict(t["snap_new"].params)
+        values = dict(t["snap_new"].named_params)
         same_values = all(n in values and torch.equal(values[n].data, p.detach())
                           for n, p in net.named_parameters(remove_duplicate=False))
         assert close(out.data, want), (_("untie(net) must compute the same function as net")
@@ -493,12 +493,12 @@ def test_untie_shares_nothing(student, rng):
     for t in cases:
         new, before, after = t["snap_new"], t["before"], t["after"]
         assert t["new"].oid != before.oid, _("untie must return a new module, not net itself")
-        theirs = {p.oid for _, p in before.params} | {p.oid for _, p in after.params}
-        mine = {p.oid for _, p in new.params}
+        theirs = {p.oid for _, p in before.named_params} | {p.oid for _, p in after.named_params}
+        mine = {p.oid for _, p in new.named_params}
         assert not mine & theirs, (_("untie's result shares parameters with net: it must hold its own "
                                      "copies (copy.deepcopy of the modules), not net's modules"))
-        names = [n for n, _ in before.params]
-        assert sorted(n for n, _ in new.params) == sorted(names), (
+        names = [n for n, _ in before.named_params]
+        assert sorted(n for n, _ in new.named_params) == sorted(names), (
             _("untie must keep net's structure: the result has the same submodules under the same "
               "names (so the same parameter names), each with its own copy"))
         groups = new.shared_groups() or new.module_groups()
@@ -526,10 +526,10 @@ def test_untie_leaves_net_unchanged_and_tied(student, rng):
         before, after = t["before"], t["after"]
         ref = build(t["case"])
         assert [(n, m.oid) for n, m in after.modules] == [(n, m.oid) for n, m in before.modules] and \
-            [(n, p.oid) for n, p in after.params] == [(n, p.oid) for n, p in before.params], (
+            [(n, p.oid) for n, p in after.named_params] == [(n, p.oid) for n, p in before.named_params], (
             _("untie changed net: net must be left unchanged and still tied (work on a copy; do not "
               "replace net's own submodules)"))
-        values = dict(after.params)
+        values = dict(after.named_params)
         assert all(n in values and torch.equal(values[n].data, p.detach())
                    for n, p in ref.named_parameters(remove_duplicate=False)), \
             _("untie changed the values of net's parameters: net must be left unchanged")
@@ -627,7 +627,7 @@ def test_grad_contributions_leaves_values_unchanged(student, rng):
     """the values of net's parameters are left unchanged"""
     cases = _contrib(student, rng)
     for t in cases:
-        values = dict(t["after"].params)
+        values = dict(t["after"].named_params)
         ref = build(t["case"])
         for n, p in ref.named_parameters(remove_duplicate=False):
             assert n in values and torch.equal(values[n].data, p.detach()), (
@@ -658,7 +658,7 @@ def _ae_probe(p: Program, rng, d_in: int, d_hidden: int, values: bool):
 
 
 def _extra_weight_hint(snap, d_in: int, d_hidden: int) -> str | None:
-    weights = [t for t in snap.parameters().values() if t.shape in ((d_in, d_hidden), (d_hidden, d_in))]
+    weights = [t for t in snap.distinct_params().values() if t.shape in ((d_in, d_hidden), (d_hidden, d_in))]
     if len(weights) > 1:
         return (_("the decoder has a separate weight: it must reuse the encoder's weight W, transposed "
                   "(relu(x @ W.T + b_enc) @ W + b_dec), so there is no decoder weight"))
@@ -679,7 +679,7 @@ def test_tied_autoencoder_three_parameter_tensors(student, rng):
         _need_module(result[model], "TiedAutoencoder(d_in, d_hidden)")
         snap = result[snap]
         _no_lazy(snap, "TiedAutoencoder(d_in, d_hidden)")
-        shapes = sorted(t.shape for t in snap.parameters().values())
+        shapes = sorted(t.shape for t in snap.distinct_params().values())
         if shapes == sorted([(d_hidden, d_in), (d_hidden,), (d_in,)]):
             continue
         extra = _extra_weight_hint(snap, d_in, d_hidden)

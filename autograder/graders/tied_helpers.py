@@ -13,9 +13,9 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
-from ..engine.channel import NumpyFloat, TensorRef
 from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
+from ..engine.values import NumpyFloat, TensorRef
 from .common import Case, build  # noqa: F401  (build: re-exported for test_tied)
 
 # ------------------------------------------------------------------ sizes and nets
@@ -111,7 +111,7 @@ def close(got: torch.Tensor, want: torch.Tensor, rtol: float = 1e-4) -> bool:
 def layers(snap: Snapshot) -> dict[str, dict[str, TensorRef]]:
     """Distinct parameters grouped by the module that holds them (first names): prefix -> {'weight', 'bias'}."""
     out: dict[str, dict[str, TensorRef]] = {}
-    for name, t in snap.parameters().items():
+    for name, t in snap.distinct_params().items():
         prefix, _, attr = name.rpartition(".")
         out.setdefault(prefix, {})[attr] = t
     return out
@@ -208,7 +208,7 @@ def ae_sizes(rng: random.Random) -> tuple[int, int]:
 def ae_parts(snap: Snapshot, d_in: int, d_hidden: int) -> dict[str, TensorRef] | None:
     """W, b_enc, b_dec found by their shapes among the distinct parameters (None if any is missing or doubled)."""
     want = {"W": (d_hidden, d_in), "b_enc": (d_hidden,), "b_dec": (d_in,)}
-    params = list(snap.parameters().values())
+    params = list(snap.distinct_params().values())
     out = {}
     for key, shape in want.items():
         hits = [t for t in params if t.shape == shape]

@@ -170,7 +170,7 @@ stubs, root, private = sys.argv[1], sys.argv[2], sys.argv[3:]
 sys.path[:0] = [stubs, root]
 out = {"engine": None, "readable": []}
 try:
-    import autograder.engine.child, autograder.engine.channel, autograder.engine.snapshot, autograder.engine.specs
+    import autograder.engine.child, autograder.engine.codec, autograder.engine.snapshot, autograder.engine.specs
     import autograder.engine.zygote
     out["engine"] = "ok"
 except BaseException as exc:
