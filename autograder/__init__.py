@@ -3,7 +3,7 @@
 A submission flows one way: ``engine.loader`` reads it into code cells,
 ``engine.sandbox`` runs them in a limited child process, the graders in
 ``graders/`` (run by ``engine.runner`` in this trusted process) question the
-child through ``engine.channel``, and ``engine.results`` writes what they found.
+child through the channel (``engine.framing``, ``engine.codec``), and ``engine.results`` writes what they found.
 """
 
 from __future__ import annotations
