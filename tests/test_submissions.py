@@ -6,6 +6,11 @@ and ``EXPECTED.json``: for each file, the score each affected question must get
 hints must contain. The reference (the master notebook's answers) must score 100%, the untouched
 student notebook 0. No bundled or sample submission may meet a grader error, and every rule of
 every grader must fail at least one bundled mistake (a rule nothing fails is a rule never shown to work).
+
+``pytest --update-goldens`` records the scores observed instead of comparing them (an entry for a new
+file, none for a removed one), keeps each hint phrase the hints still contain, and rewrites
+``EXPECTED.json`` (see ``conftest.Goldens``). A phrase is chosen by a person: one the hints no longer
+contain still fails, and is edited by hand.
 """
 from __future__ import annotations
 
@@ -17,20 +22,52 @@ import pytest
 
 from autograder.engine import runner
 from autograder.samples import compose_folder
-from conftest import ROOT, grade_cli, load_gradebook
+from conftest import GOLDENS, ROOT, golden_number, golden_text, grade_cli, load_gradebook
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
 ASSIGNMENTS = sorted(p.name for p in SUBMISSIONS.iterdir() if (p / "EXPECTED.json").exists()) \
     if SUBMISSIONS.exists() else []
 
 
+def _expected(assignment: str) -> dict:
+    """The assignment's EXPECTED.json, as this session knows it (updated in place under --update-goldens)."""
+    return GOLDENS[SUBMISSIONS / assignment / "EXPECTED.json"]
+
+
 def _cases():
     for a in ASSIGNMENTS:
-        expected = json.loads((SUBMISSIONS / a / "EXPECTED.json").read_text())
-        yield pytest.param(a, "reference", {}, id=f"{a}-reference")
-        for name in sorted(p.stem for p in (SUBMISSIONS / a).glob("*.py")):
-            assert name in expected, f"{a}/{name}.py has no entry in EXPECTED.json"
-            yield pytest.param(a, name, expected[name], id=f"{a}-{name}")
+        expected = _expected(a)
+        files = sorted(p.stem for p in (SUBMISSIONS / a).glob("*.py"))
+        if GOLDENS.update:  # the golden follows the folder: a new file gets an entry, a removed one loses its own
+            for name in set(expected) - set(files):
+                del expected[name]
+        yield pytest.param(a, "reference", None, id=f"{a}-reference")
+        for name in files:
+            assert GOLDENS.update or name in expected, \
+                f"{a}/{name}.py has no entry in EXPECTED.json (pytest --update-goldens records its scores)"
+            yield pytest.param(a, name, expected.setdefault(name, {}), id=f"{a}-{name}")
+
+
+def _failed_hints(results: dict, question: str) -> str:
+    """What the student reads for the question's failed checks, joined."""
+    return " | ".join(t["output"] for t in results["tests"] if question in t["tags"] and t["status"] == "failed")
+
+
+def assert_hint_says(phrase: str, hints: str, where: str) -> None:
+    """The golden phrase appears in the hints exactly as written, case included, as the student reads it."""
+    assert phrase in hints, f"{where} should say {phrase!r}; they say: {hints}"
+
+
+def test_golden_files_are_in_their_one_format():
+    """Every EXPECTED.json is as ``--update-goldens`` writes it: a hand edit that changes the layout shows here,
+    not as a diff of the whole file in the next update."""
+    if GOLDENS.update:
+        pytest.skip("--update-goldens rewrites them at the end of this session")
+    paths = GOLDENS.paths()
+    assert len(paths) >= len(ASSIGNMENTS)
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        assert text == golden_text(json.loads(text)), f"{path.relative_to(ROOT)}: run pytest --update-goldens"
 
 
 @pytest.fixture(scope="session")
@@ -52,18 +89,28 @@ def graded(tmp_path_factory):
 
 @pytest.mark.parametrize("assignment,name,expected", list(_cases()))
 def test_submission_loses_exactly_its_questions(graded, assignment, name, expected):
+    """``expected`` is the file's EXPECTED.json entry (None for the reference: full marks, never recorded)."""
     book, out = graded(assignment)
     row = book[f"{name}.ipynb"]
     results = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
-    scores = expected.get("scores", {})
+    assert not row["grader_errors"], f"{name}: the graders failed on it: {row['grader_errors']}"
+    if GOLDENS.update and expected is not None:
+        _record(expected, row)
+    scores = (expected or {}).get("scores", {})
     for q, got in row["questions"].items():
         want = scores.get(q, got["max_score"])
-        hints = [t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed"]
-        assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {hints}"
-    assert not row["grader_errors"], f"{name}: the graders failed on it: {row['grader_errors']}"
-    for q, phrase in expected.get("hint", {}).items():
-        hints = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
-        assert phrase.lower() in hints.lower(), f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
+        assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {_failed_hints(results, q)}"
+    for q, phrase in (expected or {}).get("hint", {}).items():
+        assert_hint_says(phrase, _failed_hints(results, q), f"{name}: the hints for {q}")
+
+
+def _record(entry: dict, row: dict) -> None:
+    """Under --update-goldens: the entry takes the scores observed (the questions below full marks) and keeps
+    the hint phrases of the questions that still lose points (an empty part is left out, as by hand)."""
+    scores = {q: golden_number(got["score"]) for q, got in row["questions"].items() if got["score"] != got["max_score"]}
+    hints = {q: phrase for q, phrase in entry.get("hint", {}).items() if q in scores}
+    entry.clear()
+    entry.update({key: part for key, part in (("scores", scores), ("hint", hints)) if part})
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -81,7 +128,7 @@ def test_untouched_student_notebook_scores_zero(graded, assignment):
 def test_every_rule_fails_some_bundled_mistake(graded, assignment):
     """Each rule is shown to work: at least one realistic wrong submission (not the untouched notebook) fails it."""
     _, out = graded(assignment)
-    expected = json.loads((SUBMISSIONS / assignment / "EXPECTED.json").read_text())
+    expected = _expected(assignment)
     mistakes = [name for name, entry in expected.items() if entry.get("scores")]
     failed = set()
     for name in mistakes:
@@ -120,7 +167,7 @@ def test_zh_submissions_score_as_english_with_chinese_hints(graded, graded_zh, a
     scores), and every hint, check name and note the student reads is Chinese."""
     book, out = graded(assignment)
     book_zh, out_zh = graded_zh(assignment)
-    expected = json.loads((SUBMISSIONS / assignment / "EXPECTED.json").read_text())
+    expected = _expected(assignment)
     assert set(book_zh) == set(book)
     for name in ["reference", *expected]:
         en = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
