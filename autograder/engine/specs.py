@@ -13,14 +13,102 @@ code) to know what a correct answer is. A spec is plain data:
      "dicts": {name: [[key, spec], ...]}, "params": {name: shape}, "buffers": {name: shape},
      "tensors": {name: shape}}
     any spec may carry "id": "tag"; {"k": "ref", "id": "tag"} registers that same module again.
+    any module kind but ref may carry "frozen": [attribute, ...] (requires_grad=False).
     {"k": "fixed_hidden_mlp"}  d2l's FixedHiddenMLP (rand_weight a plain attribute).
     {"k": "spy"}  the identity, recording ``torch.is_grad_enabled()`` at each call in ``grad_enabled``
                   (a list of bools): how many forward passes ran, and whether they recorded history.
-    a top-level "materialize": n runs one no-grad forward of zeros(2, n) after building.
+
+Keys of the top-level spec only, applied in this order after building:
+
+    "materialize": n   one no-grad forward of zeros(2, n) (in the top spec's dtype), so that lazy
+                       modules get their shapes;
+    "ties": [[module path, attribute, source path], ...]   ``module.attribute = source`` (paths are
+                       lists of child names): one Parameter in two modules, which module
+                       references (``ref``) cannot say;
+    "zero": true       every parameter set to zero, so that distinct parameters hold equal values.
+
+The language is checked (``check``, called by ``build``): a key a kind does not know, a missing
+required key or a top-level key inside a nested spec raises ``SpecError``. A malformed spec is a
+bug in a grader, never the student's failure: ``Program.build`` checks it in the parent before the
+child sees it. ``linear`` is the one way graders write a Linear's spec.
 """
 from __future__ import annotations
 
 from typing import Any
+
+
+class SpecError(ValueError):
+    """A module spec the language does not define (a bug in a grader, not the student's failure)."""
+
+
+# Per kind: (required keys, optional keys). Every kind but "ref" may also carry "id" and "frozen".
+_KINDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "linear": (frozenset({"in", "out"}), frozenset({"bias", "dtype"})),
+    "lazylinear": (frozenset({"out"}), frozenset({"bias", "dtype"})),
+    "relu": (frozenset(), frozenset()),
+    "tanh": (frozenset(), frozenset()),
+    "bn1d": (frozenset({"n"}), frozenset({"dtype"})),
+    "layernorm": (frozenset({"n"}), frozenset({"dtype"})),
+    "conv2d": (frozenset({"in", "out", "ks"}), frozenset({"dtype"})),
+    "bilinear": (frozenset({"in1", "in2", "out"}), frozenset({"dtype"})),
+    "fixed_hidden_mlp": (frozenset(), frozenset()),
+    "spy": (frozenset(), frozenset()),
+    "seq": (frozenset(), frozenset({"children"})),
+    "custom": (frozenset(), frozenset({"children", "lists", "dicts", "params", "buffers", "tensors", "dtype"})),
+}
+_EVERY_KIND = frozenset({"k", "id", "frozen"})
+TOP_LEVEL = frozenset({"materialize", "ties", "zero"})  # keys of the spec handed to build, applied after building
+
+
+def check(spec: Any) -> None:
+    """Raise ``SpecError`` unless ``spec`` is a spec of this language: a known kind with its required keys,
+    no key it does not know, top-level keys (``TOP_LEVEL``) only at the top, and every ``ref`` naming an
+    ``id`` built before it."""
+    _check(spec, True, "spec", set())
+
+
+def _check(spec: Any, top: bool, where: str, ids: set[str]) -> None:
+    if not isinstance(spec, dict):
+        raise SpecError(f"{where}: a spec is a dict, not {type(spec).__name__}")
+    k = spec.get("k")
+    if k == "ref":
+        required: frozenset[str] = frozenset({"id"})
+        allowed = frozenset({"k", "id"})
+    elif k in _KINDS:
+        required, optional = _KINDS[k]
+        allowed = _EVERY_KIND | required | optional | (TOP_LEVEL if top else frozenset())
+    else:
+        raise SpecError(f"{where}: unknown module kind {k!r} (one of {', '.join(sorted([*_KINDS, 'ref']))})")
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        why = (f"{unknown[0]!r} belongs to the top-level spec only" if unknown[0] in TOP_LEVEL and k != "ref"
+               else f"a {k!r} spec takes only {', '.join(sorted(allowed - {'k'}))}")
+        raise SpecError(f"{where}: unknown key {unknown[0]!r} ({why})")
+    missing = sorted(required - set(spec))
+    if missing:
+        raise SpecError(f"{where}: a {k!r} spec needs {', '.join(repr(m) for m in missing)}")
+    if k == "ref":
+        if spec["id"] not in ids:
+            raise SpecError(f"{where}: ref {spec['id']!r} names no module built before it")
+        return
+    ties = spec.get("ties", [])
+    if not isinstance(ties, list) or not all(isinstance(t, (list, tuple)) and len(t) == 3 for t in ties):
+        raise SpecError(f"{where}: 'ties' is a list of [module path, attribute, source path]")
+    for name, child in spec.get("children", []):
+        _check(child, False, f"{where} > {name}", ids)
+    for name, items in spec.get("lists", {}).items():
+        for i, child in enumerate(items):
+            _check(child, False, f"{where} > {name}[{i}]", ids)
+    for name, items in spec.get("dicts", {}).items():
+        for key, child in items:
+            _check(child, False, f"{where} > {name}[{key!r}]", ids)
+    if "id" in spec:  # registered after its children, as _build does
+        ids.add(spec["id"])
+
+
+def linear(n_in: int, n_out: int, bias: bool = True, **extra: Any) -> dict:
+    """The spec of an ``nn.Linear(n_in, n_out, bias)``; ``extra`` adds keys (``dtype``, ``frozen``, ``id``)."""
+    return {"k": "linear", "in": n_in, "out": n_out, "bias": bias, **extra}
 
 
 def _torch():
@@ -36,8 +124,8 @@ def make_classes():
     class Custom(nn.Module):
         """A custom module: children, ModuleList/ModuleDict, own parameters, buffers, plain tensors.
 
-        forward applies the children in order, then each ModuleList entry, then each
-        ModuleDict entry, then adds its own 1-D parameters where the width matches.
+        forward applies the children, ModuleList entries and ModuleDict entries in the order they were
+        added; its own parameters, buffers and plain tensors take no part in it.
         """
 
         def __init__(self) -> None:
@@ -98,7 +186,9 @@ def classes():
 
 
 def build(spec: dict, seed: int | None = None) -> Any:
-    """Build the module a spec describes; with a seed, its values are reproducible."""
+    """Build the module a spec describes (``SpecError`` for a malformed one); with a seed, its values are
+    reproducible. Then the top-level keys: ``materialize``, ``ties``, ``zero``, in that order."""
+    check(spec)
     torch = _torch()
     if seed is not None:
         torch.default_generator.manual_seed(seed)  # the CPU generator nn.init draws from (torch.manual_seed is slower)
@@ -106,6 +196,18 @@ def build(spec: dict, seed: int | None = None) -> Any:
     if "materialize" in spec:  # one forward, so that lazy modules get their shapes
         with torch.no_grad():
             module(torch.zeros(2, spec["materialize"], dtype=getattr(torch, spec.get("dtype", "float32"))))
+    for path, attr, src in spec.get("ties", []):  # after materialize: a tie may take a lazy layer's weight
+        setattr(_walk(module, path), attr, _walk(module, src))
+    if spec.get("zero"):
+        with torch.no_grad():
+            for q in module.parameters():
+                q.zero_()
+    return module
+
+
+def _walk(module: Any, path: list[str]) -> Any:
+    for part in path:
+        module = getattr(module, part)
     return module
 
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, NoReturn
 
 from .. import i18n
 from ..i18n import N_, _
-from . import codec
+from . import codec, specs
 from .framing import ChannelError
 from .loader import Submission
 from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
@@ -160,6 +160,8 @@ class Program:
         self.steps.append({"op": "seed", "seed": int(seed)})
 
     def build(self, spec: dict, seed: int | None = None) -> Slot:
+        """Build a module from a spec in the child; a malformed spec is a grader bug, raised here (``SpecError``)."""
+        specs.check(spec)
         return self.add("build", spec=spec, seed=seed)
 
     def value(self, value: Any) -> Slot:

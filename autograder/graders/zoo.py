@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from ..engine import specs
 from .common import Case
 
 
@@ -15,7 +16,8 @@ def _name(rng: random.Random, i: int) -> str:
 
 
 def _linear(rng: random.Random, n_in: int, n_out: int, bias: bool | None = None) -> dict:
-    return {"k": "linear", "in": n_in, "out": n_out, "bias": rng.random() < 0.8 if bias is None else bias}
+    """A Linear's spec; without ``bias``, it has one with probability 0.8."""
+    return specs.linear(n_in, n_out, rng.random() < 0.8 if bias is None else bias)
 
 
 def nested_seq(rng: random.Random) -> dict:
@@ -79,12 +81,8 @@ def partly_lazy(rng: random.Random) -> dict:
 
 
 def tied(rng: random.Random) -> dict:
-    """One Parameter tied into two different Linear layers (``b.weight = a.weight``), no module shared.
-
-    Specs cannot say this: ``"ties"`` lists ``[module path, attribute, source parameter path]``
-    (paths as lists of child names) for the grader to apply after building, in the child and in
-    the parent alike (``specs.build`` ignores the key). Use ``test_access.build_tied`` / ``p_build_tied``.
-    """
+    """One Parameter tied into two different Linear layers (``b.weight = a.weight``), no module shared
+    (the spec's ``ties``, applied by ``specs.build`` in the child and in the parent alike)."""
     h = rng.randint(3, 8)
     inner = _name(rng, 2)
     return {"k": "seq", "children": [["0", _linear(rng, h, h, True)], ["1", {"k": "relu"}],
@@ -93,8 +91,8 @@ def tied(rng: random.Random) -> dict:
 
 
 def equal_values(rng: random.Random) -> dict:
-    """Two distinct Linear(h, h) layers; the grader zeroes every parameter, so distinct parameters have
-    equal values (sharing is identity, not equal values)."""
+    """Two distinct Linear(h, h) layers with every parameter zero (the spec's ``zero``), so distinct
+    parameters have equal values (sharing is identity, not equal values)."""
     h = rng.randint(2, 8)
     return {"k": "seq", "children": [["0", _linear(rng, h, h, True)], ["1", {"k": "relu"}],
                                      [_name(rng, 2), _linear(rng, h, h, True)]], "zero": True}
