@@ -34,6 +34,7 @@ from ..engine.snapshot import Snapshot
 from ..engine.student import Program, Slot
 from ..engine.values import TensorRef
 from ..i18n import _
+from .checks import close
 from .common import Case, build
 
 Make = Callable[[Program], Slot]  # adds the steps that make the student's module, returns its slot
@@ -94,16 +95,6 @@ def data(x: Any) -> torch.Tensor | None:
 def same(a: Any, b: torch.Tensor | None) -> bool:
     a = data(a) if not isinstance(a, torch.Tensor) else a
     return a is not None and b is not None and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
-
-
-def close(got: Any, want: torch.Tensor, rtol: float = 1e-4) -> bool:
-    """Equal up to float32 rounding (as ``tied_helpers.close``); False for anything but a tensor of want's shape."""
-    got = got if isinstance(got, torch.Tensor) else data(got)
-    if got is None or got.shape != want.shape or not got.is_floating_point():
-        return False
-    got, want = got.double(), want.double()
-    scale = float(want.abs().max()) if want.numel() else 0.0
-    return bool(torch.allclose(got, want, rtol=rtol, atol=rtol * 0.1 * scale + 1e-9))
 
 
 def readback_groups(names: Sequence[str], written: dict[str, torch.Tensor],

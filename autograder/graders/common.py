@@ -1,7 +1,6 @@
 """Helpers the grader files share: building what the child builds, calling the student on many cases."""
 from __future__ import annotations
 
-import random
 from typing import Any, Iterable
 
 import torch
@@ -41,6 +40,15 @@ def is_int(x: Any) -> bool:
     return type(x) in (int, NumpyInt)
 
 
+def as_number(x: Any) -> float | None:
+    """A Python or NumPy float or a 0-dimensional floating tensor, as a float; None otherwise."""
+    if type(x) is float or isinstance(x, NumpyFloat):
+        return float(x)
+    if isinstance(x, TensorRef) and x.shape == () and x.data is not None and x.data.is_floating_point():
+        return float(x.data)
+    return None
+
+
 def describe(x: Any) -> str:
     """A short name for the type of a student's value, for hints."""
     if isinstance(x, Raised):
@@ -52,7 +60,3 @@ def describe(x: Any) -> str:
     if isinstance(x, (NumpyInt, NumpyFloat)):
         return _("a NumPy {dtype}").format(dtype=x.dtype)
     return _("a {type}").format(type=type(x).__name__)
-
-
-def seeds(rng: random.Random, n: int) -> list[int]:
-    return [rng.getrandbits(31) for _ in range(n)]

@@ -9,14 +9,15 @@ Tolerances. Everything is float32. Values computed by the same formula in a
 different order (``F.linear`` or ``x @ W.T + b``, ``p -= lr * g`` or SGD's fused
 update, a norm by ``.norm()`` or NumPy) differ by a few units in the last place
 (float32's epsilon is 1.2e-7), so single computations are compared with
-``close`` (rtol 1e-4, plus 1e-5 of the largest entry). A replayed training run
+``checks.close`` (rtol 1e-4, plus 1e-5 of the largest entry: the kit's one
+convention, see checks.py). A replayed training run
 compounds such differences over its epochs: on 300 probes drawn as the grader
 draws them (3 to 8 epochs, lr up to 0.2), the allowed styles (zero_grad, grads
 set to None or zeroed in place; manual update or torch.optim.SGD; F.mse_loss,
 nn.MSELoss or the mean of squares; norms by torch or NumPy) differed from the
 parent's replay by at most 9e-6 relative, so losses and gradient norms are
-compared with rtol 1e-4 and atol 1e-6, final parameters with ``close`` (over 10x
-margin). The mistakes the hints name change these numbers by percents.
+compared with ``close_values`` (rtol 1e-4, atol 1e-6), final parameters with
+``close`` (over 10x margin). The mistakes the hints name change these numbers by percents.
 
 Probabilities. The only random verdict is "not PyTorch's default
 initialization": a correct answer fails it with probability below 1e-12 per
@@ -34,10 +35,11 @@ from ..engine.student import Program
 from ..engine.values import ModuleRef, Raised, TensorRef
 from . import behaviour
 from ..i18n import N_, _
-from .common import describe
-from .tied_helpers import (ae_forward, ae_parts, ae_sizes, as_number, build, close, contributions, gen, guard_module,
-                           in_features, layers, linears, mlp_forward, mlp_sizes, nested_shared_spec, out_features,
-                           replay, seq_close, several_shared_spec, shared_mlp_spec)
+from .checks import ATOL, RTOL, close, close_values
+from .common import as_number, build, describe
+from .tied_helpers import (ae_forward, ae_parts, ae_sizes, contributions, gen, guard_module, in_features, layers,
+                           linears, mlp_forward, mlp_sizes, nested_shared_spec, out_features, replay,
+                           several_shared_spec, shared_mlp_spec)
 
 TWO_LAYERS = N_("two separate Linear layers with equal values are not shared: use one Linear object twice "
               "(the same module at both places)")
@@ -291,7 +293,7 @@ def _train_case(rng) -> dict:
 def _apart(right: dict, wrong: dict, epochs: int) -> bool:
     """Whether ``wrong`` differs from ``right`` by 10x the tolerance in losses, in norms and in final values."""
     def far(a, b):
-        return any(abs(u - v) > 10 * (1e-6 + 1e-4 * abs(v)) for u, v in zip(a, b))
+        return any(not close_values([u], [v], 10 * RTOL, 10 * ATOL) for u, v in zip(a, b))
     return (far(wrong["loss"], right["loss"][:epochs])
             and any(far(wrong["grad_norm"][k], right["grad_norm"][k][:epochs]) for k in right["grad_norm"])
             and any(not close(wrong["final"][k], right["final"][k], rtol=1e-3) for k in right["final"]))
@@ -348,14 +350,14 @@ def test_train_shared_mlp_records_each_epochs_loss(student, rng):
     got = _numbers(hist["loss"], "history['loss']", t["epochs"])
     runs = t["runs"]
     right = runs["right"]
-    if seq_close(got, right["loss"][:t["epochs"]]):
+    if close_values(got, right["loss"][:t["epochs"]]):
         return
-    if seq_close(got, right["loss"][1:]):
+    if close_values(got, right["loss"][1:]):
         raise AssertionError(_("the losses were recorded after the update: record each epoch's "
                                "loss.item() from the forward pass its gradient comes from"))
-    hint = _which_mistake(runs, lambda run: seq_close(got, run["loss"]))
+    hint = _which_mistake(runs, lambda run: close_values(got, run["loss"]))
     assert hint is None, hint
-    if seq_close(got[:1], right["loss"][:1]):
+    if close_values(got[:1], right["loss"][:1]):
         raise AssertionError(_("the first epoch's loss is right but the later ones are not: zero the "
                                "gradients every epoch and update each parameter once with p -= lr * "
                                "p.grad"))
@@ -390,7 +392,7 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
     got = {k: _numbers(v, f"history['grad_norm'][{k!r}]", t["epochs"]) for k, v in norms.items()}
     runs = t["runs"]
     right = runs["right"]
-    wrong = [n for n in want_names if not seq_close(got[n], right["grad_norm"][n][:t["epochs"]])]
+    wrong = [n for n in want_names if not close_values(got[n], right["grad_norm"][n][:t["epochs"]])]
     if not wrong:
         return
     n = wrong[0]
@@ -398,13 +400,13 @@ def test_train_shared_mlp_records_each_parameters_gradient_norm(student, rng):
         raise AssertionError(_("every gradient norm is 0: they were recorded after the gradients were "
                                "zeroed (record them right after backward(), before the update and "
                                "before zeroing)"))
-    if all(seq_close(got[k], right["grad_norm"][k][1:]) for k in want_names):
+    if all(close_values(got[k], right["grad_norm"][k][1:]) for k in want_names):
         raise AssertionError(_("the gradient norms were recorded after the update: record the norms of "
                                "the gradients this epoch's update uses"))
-    if all(seq_close(got[k], right["param_norm"][k][:t["epochs"]]) for k in want_names):
+    if all(close_values(got[k], right["param_norm"][k][:t["epochs"]]) for k in want_names):
         raise AssertionError(_("grad_norm holds the norms of the parameters: record the norm of each "
                                "p.grad"))
-    hint = _which_mistake(runs, lambda run: all(seq_close(got[k], run["grad_norm"][k]) for k in want_names))
+    hint = _which_mistake(runs, lambda run: all(close_values(got[k], run["grad_norm"][k]) for k in want_names))
     assert hint is None, hint
     raise AssertionError(_("wrong gradient norms for {n!r}: record p.grad.norm() for every (name, p) "
                            "of net.named_parameters() after backward(), before the update").format(n=n))

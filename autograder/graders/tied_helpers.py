@@ -8,15 +8,15 @@ asking the student's code anything.
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import torch
 from torch.nn import functional as F
 
 from ..engine.snapshot import Snapshot
+from ..engine.specs import linear
 from ..engine.student import Program, Slot
-from ..engine.values import NumpyFloat, TensorRef
-from .common import Case, build  # noqa: F401  (build: re-exported for test_tied)
+from ..engine.values import TensorRef
+from .common import Case, build
 
 # ------------------------------------------------------------------ sizes and nets
 
@@ -29,18 +29,14 @@ def mlp_sizes(rng: random.Random) -> tuple[int, int, int]:
     return n_in, hidden, n_out
 
 
-def _linear(n_in: int, n_out: int, **extra: Any) -> dict:
-    return {"k": "linear", "in": n_in, "out": n_out, **extra}
-
-
 def shared_mlp_spec(rng: random.Random, names: bool = False) -> dict:
     """The contract's shared MLP as a Sequential, S at indices 2 and 4; with ``names``, other child names."""
     a, h, o = mlp_sizes(rng)
     keys = [str(i) for i in range(7)]
     if names:  # the same structure under other names: answers must read the names, not assume them
         keys = [rng.choice([str(i), f"layer_{i}", f"block {i}"]) for i in range(7)]
-    kids = [_linear(a, h), {"k": "relu"}, _linear(h, h, id="S"), {"k": "relu"}, {"k": "ref", "id": "S"},
-            {"k": "relu"}, _linear(h, o)]
+    kids = [linear(a, h), {"k": "relu"}, linear(h, h, id="S"), {"k": "relu"}, {"k": "ref", "id": "S"},
+            {"k": "relu"}, linear(h, o)]
     return {"k": "seq", "children": [[k, c] for k, c in zip(keys, kids)]}
 
 
@@ -48,20 +44,20 @@ def several_shared_spec(rng: random.Random) -> dict:
     """A custom module: a Linear under two names (a child and a ModuleList entry) and a block under two
     names (a ModuleList entry and a ModuleDict entry)."""
     a, h, o = mlp_sizes(rng)
-    blk = {"k": "seq", "id": "B", "children": [["0", _linear(h, h)], ["1", {"k": "tanh"}]]}
+    blk = {"k": "seq", "id": "B", "children": [["0", linear(h, h)], ["1", {"k": "tanh"}]]}
     return {"k": "custom",
-            "children": [["inp", _linear(a, h)], ["act", {"k": "relu"}], ["mid", _linear(h, h, id="S")]],
+            "children": [["inp", linear(a, h)], ["act", {"k": "relu"}], ["mid", linear(h, h, id="S")]],
             "lists": {"layers": [{"k": "ref", "id": "S"}, {"k": "tanh"}, blk]},
-            "dicts": {"heads": [["again", {"k": "ref", "id": "B"}], ["out", _linear(h, o)]]}}
+            "dicts": {"heads": [["again", {"k": "ref", "id": "B"}], ["out", linear(h, o)]]}}
 
 
 def nested_shared_spec(rng: random.Random) -> dict:
     """A shared block that itself holds a shared Linear: Sequential(L, B, tanh, B, out), B = (S, relu, S)."""
     a, h, o = mlp_sizes(rng)
-    blk = {"k": "seq", "id": "B", "children": [["0", _linear(h, h, id="S")], ["1", {"k": "relu"}],
+    blk = {"k": "seq", "id": "B", "children": [["0", linear(h, h, id="S")], ["1", {"k": "relu"}],
                                                ["2", {"k": "ref", "id": "S"}]]}
-    return {"k": "seq", "children": [["0", _linear(a, h)], ["1", blk], ["2", {"k": "tanh"}],
-                                     ["3", {"k": "ref", "id": "B"}], ["4", _linear(h, o)]]}
+    return {"k": "seq", "children": [["0", linear(a, h)], ["1", blk], ["2", {"k": "tanh"}],
+                                     ["3", {"k": "ref", "id": "B"}], ["4", linear(h, o)]]}
 
 
 def in_features(spec: dict) -> int:
@@ -88,24 +84,6 @@ def guard_module(p: Program, slot: Slot) -> Slot:
     p.ret(slot)
     p.method(slot, "named_parameters")  # AttributeError for anything that is not a module
     return slot
-
-
-def as_number(x: Any) -> float | None:
-    """A Python or NumPy float or a 0-dimensional floating tensor, as a float; None otherwise."""
-    if type(x) is float or isinstance(x, NumpyFloat):
-        return float(x)
-    if isinstance(x, TensorRef) and x.shape == () and x.data is not None and x.data.is_floating_point():
-        return float(x.data)
-    return None
-
-
-def close(got: torch.Tensor, want: torch.Tensor, rtol: float = 1e-4) -> bool:
-    """Equal up to float32 rounding: rtol relative to each entry plus rtol/10 of the largest entry."""
-    got, want = got.double(), want.double()
-    if got.shape != want.shape:
-        return False
-    scale = float(want.abs().max()) if want.numel() else 0.0
-    return bool(torch.allclose(got, want, rtol=rtol, atol=rtol * 0.1 * scale + 1e-9))
 
 
 def layers(snap: Snapshot) -> dict[str, dict[str, TensorRef]]:
@@ -171,11 +149,6 @@ def replay(case: Case, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
         final = {n: p.detach().clone() for n, p in net.named_parameters(remove_duplicate=False)}
     out["final"] = final
     return out
-
-
-def seq_close(got: list[float], want: list[float], rtol: float = 1e-4, atol: float = 1e-6) -> bool:
-    """Element-wise |got - want| <= atol + rtol * |want| (float32 training replayed; see test_tied.py)."""
-    return len(got) == len(want) and all(abs(g - w) <= atol + rtol * abs(w) for g, w in zip(got, want))
 
 
 # ------------------------------------------------------------------ grad_contributions: the parent's parts
