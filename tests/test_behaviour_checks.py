@@ -74,7 +74,7 @@ def test_a_forged_answer_loses_exactly_its_wrong_rules(graded, assignment, name,
         assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {hints}"
     for q, phrase in expected.get("hint", {}).items():
         hints = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
-        assert phrase.lower() in hints.lower(), f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
+        assert phrase in hints, f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
 
 
 @pytest.mark.parametrize("assignment,name,expected", list(_cases()))
