@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import outdir
+from . import outdir, paths
 
 if TYPE_CHECKING:
     from .api import Submitted
 
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
 # Free-response questions and their points, as the master notebooks' ``# BEGIN QUESTION`` cells say
 # (tests/test_manual.py checks that they agree); known without the masters, e.g. where the kit is installed.
 QUESTIONS: dict[str, list[tuple[str, float]]] = {
@@ -78,9 +76,15 @@ def _config(text: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def master_questions(assignment: str, lang: str = "en", solutions: Path = SOLUTIONS) -> list[Question]:
-    """The free-response questions of ``solutions/NAME[.zh].ipynb``: prompt, rubric (the solution
-    cells between ``# BEGIN SOLUTION`` and ``# END SOLUTION``) and points. [] without the master."""
+def master_questions(assignment: str, lang: str = "en", solutions: Path | None = None) -> list[Question]:
+    """The free-response questions of ``solutions/NAME[.zh].ipynb`` (default: the checkout's): prompt,
+    rubric (the solution cells between ``# BEGIN SOLUTION`` and ``# END SOLUTION``) and points. [] without
+    the master, as where the kit is installed without its repository."""
+    if solutions is None:
+        try:
+            solutions = paths.checkout().solutions
+        except paths.NotACheckout:
+            return []
     path = solutions / (f"{assignment}.ipynb" if lang == "en" else f"{assignment}.{lang}.ipynb")
     try:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
@@ -206,7 +210,7 @@ def render_markdown(text: str) -> str:
 
 
 def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en",
-          solutions: Path = SOLUTIONS) -> None:
+          solutions: Path | None = None) -> None:
     """``manual.json``, ``manual.csv`` and ``manual.html`` for the submissions' answers."""
     qs = questions(assignment)
     if not qs:

@@ -228,11 +228,14 @@ ENV_MARK = "# added by autograder.otter_plugin.bundle"
 
 
 def build_wheel(dest: Path) -> Path:
-    """Build the kit as a wheel (``pip wheel`` of this checkout, no dependencies) into ``dest``."""
+    """Build the kit as a wheel (``pip wheel`` of this checkout, no dependencies) into ``dest``
+    (``paths.NotACheckout`` where the kit is installed without its repository)."""
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parents[1]
+    from .paths import checkout
+
+    root = checkout().root
     dest.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(dest), str(root)], check=True)
@@ -252,9 +255,13 @@ def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -
     """Add the kit to one of otter's autograder zips (``otter assign``'s ``*-autograder.zip``):
     the wheel as ``files/<wheel>``, and in ``environment.yml``'s ``pip:`` list the wheel (as it lies
     on Gradescope: ``/autograder/source/files/...``) and the kit's pinned grading dependencies.
-    Writes ``out`` (default: replaces ``zip_path``); returns it. Entries keep otter's order and dates."""
+    Writes ``out`` atomically (default: replaces ``zip_path``); returns it. Otter's entries keep their
+    order and dates; the wheel's is stamped as the kit stamps every entry (``outdir.zip_entry``)."""
+    import io
     import tempfile
     import zipfile
+
+    from . import outdir
 
     out = out or zip_path
     with tempfile.TemporaryDirectory() as tmp:
@@ -273,16 +280,12 @@ def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -
             if info.filename == "environment.yml":
                 data = _add_pip_lines(data.decode("utf-8"), lines).encode("utf-8")
             fresh.append((info, data))
-        stamp = entries[0][0].date_time if entries else (1980, 1, 1, 0, 0, 0)
-        whl = zipfile.ZipInfo(target, date_time=stamp)
-        whl.external_attr = 0o644 << 16
-        whl.compress_type = zipfile.ZIP_DEFLATED
-        fresh.append((whl, wheel.read_bytes()))
-        part = out.with_name(out.name + ".part")
-        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as dst:
+        fresh.append((outdir.zip_entry(target, 0o644), wheel.read_bytes()))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
             for info, data in fresh:
                 dst.writestr(info, data)
-        part.replace(out)
+        outdir.write(out.parent, out.name, buf.getvalue(), mode=0o644)
     return out
 
 
@@ -318,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such file: {args.zip}")
     try:
         path = bundle(args.zip, args.out)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # NotACheckout is an OSError
         print(f"autograder: {exc}")
         return 1
     print(f"the kit (a wheel) and its pinned dependencies are in {path}")

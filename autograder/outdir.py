@@ -15,6 +15,9 @@ a folder a student, or another user of the machine, may have prepared. So:
   (named in its manifest, ``.autograder.json``), so that a re-run never mixes old and new files;
   links are removed, never followed.
 
+``write`` is the kit's one atomic write (results, Gradescope's results.json, the zips it builds),
+and ``zip_entry`` its one way to stamp a zip entry, so that a zip's bytes depend on its contents.
+
 No import of the engine or of torch: ``reports`` uses this too.
 """
 from __future__ import annotations
@@ -26,8 +29,13 @@ import secrets
 import shutil
 import stat
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import zipfile
 
 DIR_MODE, FILE_MODE = 0o700, 0o600
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
 MANIFEST = ".autograder.json"  # what the last run wrote here: {"assignment": ..., "entries": [top-level names]}
 _NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -124,9 +132,9 @@ def _open_parent(root: Path, parts: list[str]) -> int:
     return fd
 
 
-def write(root: Path, rel: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``root/rel`` atomically with mode 0600 (folders below ``root`` 0700), following no link
-    below ``root``: a reader never sees half a file, and nothing planted there is written through."""
+def write(root: Path, rel: str | os.PathLike, data: str | bytes, mode: int = FILE_MODE) -> Path:
+    """Write ``root/rel`` atomically with ``mode`` (default 0600; folders below ``root`` 0700), following
+    no link below ``root``: a reader never sees half a file, and nothing planted there is written through."""
     parts = _parts(rel)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     dfd = _open_parent(root, parts)
@@ -136,7 +144,7 @@ def write(root: Path, rel: str | os.PathLike, data: str | bytes) -> Path:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE,
                      dir_fd=dfd)
         try:
-            os.fchmod(fd, FILE_MODE)  # whatever the umask
+            os.fchmod(fd, mode)  # whatever the umask
             view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view):]
@@ -260,3 +268,15 @@ def write_manifest(root: Path, assignment: str, entries: list[str]) -> None:
     """Record what this run writes into ``root`` (before writing it: a run stopped half-way is
     still cleared by the next). ``entries`` are top-level names: submissions' folders and files."""
     write(root, MANIFEST, json.dumps({"assignment": assignment, "entries": sorted(set(entries))}, indent=1) + "\n")
+
+
+def zip_entry(name: str, mode: int = 0o644, external_attr: int | None = None) -> zipfile.ZipInfo:
+    """A deflated zip entry stamped ``ZIP_EPOCH``, so that a zip's bytes depend on its contents alone: a
+    regular file with unix permissions ``mode``, or the attributes ``external_attr`` of another zip's entry."""
+    import zipfile
+
+    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # unix: unzip honours the mode
+    info.external_attr = (stat.S_IFREG | mode) << 16 if external_attr is None else external_attr
+    return info

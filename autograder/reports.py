@@ -572,8 +572,8 @@ def write_manual_page(out: Path, assignment: str, answers: dict[str, dict], lang
     HTML shown as text, no images), each with a points field. ``answers`` is ``manual.collect``'s."""
     from . import manual
 
-    masters = {q.name: q for q in manual.master_questions(assignment, lang, solutions or manual.SOLUTIONS)} or \
-        {q.name: q for q in manual.master_questions(assignment, "en", solutions or manual.SOLUTIONS)}
+    masters = {q.name: q for q in manual.master_questions(assignment, lang, solutions)} or \
+        {q.name: q for q in manual.master_questions(assignment, "en", solutions)}
     qs = []
     for name, points in manual.questions(assignment):
         m = masters.get(name)

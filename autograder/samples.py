@@ -11,6 +11,10 @@ A mistake file (``tests/submissions/<a>/<name>.py``) holds only the definitions 
 student got wrong; ``compose`` appends it (split on ``# %%`` markers) as the last
 cells, so it overrides exactly those names. ``make demo``, the tests and the
 benchmarks grade such notebooks.
+
+Authoring, not grading: the notebooks and mistakes are read from the kit's checkout, ``root``
+(default ``paths.checkout()``, which raises ``paths.NotACheckout`` where the kit is installed
+without its repository).
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ import copy
 import json
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from . import paths
+
 ANSWER_TAG = "otter_answer_cell"
 
 
@@ -31,12 +36,13 @@ def stem(assignment: str, lang: str = "en") -> str:
     return assignment if lang == "en" else f"{assignment}.{lang}"
 
 
-def solved_notebook(assignment: str, root: Path = ROOT, lang: str = "en") -> dict:
+def solved_notebook(assignment: str, root: Path | None = None, lang: str = "en") -> dict:
     """The committed student notebook of the ``lang`` edition with every code answer cell replaced by
-    its master's cell."""
+    its master's cell, both read from the checkout at ``root`` (default: ``paths.checkout()``)."""
     name = stem(assignment, lang)
-    student = _read(root / "assignments" / assignment / f"{name}.ipynb")
-    master = {c.get("id"): c for c in _read(root / "solutions" / f"{name}.ipynb")["cells"]}
+    repo = paths.checkout(root)
+    student = _read(repo.assignments / assignment / f"{name}.ipynb")
+    master = {c.get("id"): c for c in _read(repo.solutions / f"{name}.ipynb")["cells"]}
     nb = copy.deepcopy(student)
     answers = [c for c in nb["cells"] if c["cell_type"] == "code" and ANSWER_TAG in c.get("metadata", {}).get("tags", [])]
     if not answers:
@@ -52,12 +58,12 @@ def solved_notebook(assignment: str, root: Path = ROOT, lang: str = "en") -> dic
     return nb
 
 
-def compose(assignment: str, mistake: Path | None, dest: Path, lang: str = "en") -> Path:
-    """Write ``dest`` (.ipynb): the solved student notebook of the ``lang`` edition, then the mistake's code
-    (if any) as the last cells."""
+def compose(assignment: str, mistake: Path | None, dest: Path, lang: str = "en", root: Path | None = None) -> Path:
+    """Write ``dest`` (.ipynb): the solved student notebook of the ``lang`` edition (from the checkout at
+    ``root``), then the mistake's code (if any) as the last cells."""
     from .engine.loader import split_percent_cells
 
-    nb = solved_notebook(assignment, lang=lang)
+    nb = solved_notebook(assignment, root, lang)
     if mistake is not None:
         sources = [s for s in split_percent_cells(mistake.read_text(encoding="utf-8")) if s.strip()]
         nb["cells"] += [{"cell_type": "code", "id": f"mistake-{i}", "metadata": {}, "execution_count": None,
@@ -67,18 +73,20 @@ def compose(assignment: str, mistake: Path | None, dest: Path, lang: str = "en")
     return dest
 
 
-def compose_folder(assignment: str, mistakes: Path, dest: Path, lang: str = "en") -> list[Path]:
+def compose_folder(assignment: str, mistakes: Path, dest: Path, lang: str = "en",
+                   root: Path | None = None) -> list[Path]:
     """A notebook per mistake file in ``mistakes`` (``<name>.ipynb``), plus ``reference.ipynb``, all of
-    the ``lang`` edition."""
-    out = [compose(assignment, None, dest / "reference.ipynb", lang)]
+    the ``lang`` edition (from the checkout at ``root``)."""
+    out = [compose(assignment, None, dest / "reference.ipynb", lang, root)]
     for path in sorted(mistakes.glob("*.py")):
-        out.append(compose(assignment, path, dest / f"{path.stem}.ipynb", lang))
+        out.append(compose(assignment, path, dest / f"{path.stem}.ipynb", lang, root))
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m autograder.samples ASSIGNMENT DEST``: compose the reference and every bundled mistake."""
     import argparse
+    import sys
 
     from . import ASSIGNMENTS
 
@@ -87,8 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dest", type=Path)
     parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's notebooks (default en)")
     args = parser.parse_args(argv)
-    paths = compose_folder(args.assignment, ROOT / "tests" / "submissions" / args.assignment, args.dest, args.lang)
-    print(f"{len(paths)} sample submissions in {args.dest}")
+    try:
+        repo = paths.checkout()
+    except paths.NotACheckout as exc:
+        print(f"autograder: {exc}", file=sys.stderr)
+        return 2
+    made = compose_folder(args.assignment, repo.samples / args.assignment, args.dest, args.lang, repo.root)
+    print(f"{len(made)} sample submissions in {args.dest}")
     return 0
 
 

@@ -17,6 +17,8 @@ messages and the rubrics are in the edition's language. For each edition this ru
 - copies otter's autograder zip (its name holds a timestamp) to
   `dist/otter/NAME-autograder.zip` (`NAME.zh-autograder.zip` for `zh`), with fixed zip
   timestamps, for `otter run`.
+
+The folders are the kit's checkout's (`paths.checkout()`) unless given.
 """
 
 from __future__ import annotations
@@ -33,10 +35,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTIONS = ROOT / "solutions"
-ASSIGNMENTS = ROOT / "assignments"
-DIST = ROOT / "dist" / "otter"
+from .. import outdir, paths
 
 # Edition (its language code, as written to metadata.autograder.lang) -> what follows NAME in the
 # file names of its notebooks. English first: it is the edition that every assignment has.
@@ -69,9 +68,6 @@ OTTER_TEXT = {
 # Four English words in a row: prose that a translation missed.
 _ENGLISH_PROSE = re.compile(r"[A-Za-z]+(?:[ ,]+[A-Za-z]+){3,}")
 
-# Earliest timestamp a zip entry can hold: the zip's bytes then depend on its contents only.
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
 
 def stem(name: str, lang: str = "en") -> str:
     """The stem of the edition's notebooks: `access` (en), `access.zh` (zh)."""
@@ -80,9 +76,14 @@ def stem(name: str, lang: str = "en") -> str:
     return f"{name}{EDITIONS[lang]}"
 
 
-def master_path(name: str, lang: str = "en", solutions_dir: Path = SOLUTIONS) -> Path:
+def _solutions(solutions_dir: Path | None) -> Path:
+    """`solutions_dir`, else the checkout's `solutions/` (`paths.NotACheckout` without one)."""
+    return paths.checkout().solutions if solutions_dir is None else solutions_dir
+
+
+def master_path(name: str, lang: str = "en", solutions_dir: Path | None = None) -> Path:
     """The master notebook of an assignment's edition: `solutions/NAME.ipynb`, `solutions/NAME.zh.ipynb`."""
-    return solutions_dir / f"{stem(name, lang)}.ipynb"
+    return _solutions(solutions_dir) / f"{stem(name, lang)}.ipynb"
 
 
 def _parse(path: Path) -> tuple[str, str] | None:
@@ -95,12 +96,12 @@ def _parse(path: Path) -> tuple[str, str] | None:
     return None
 
 
-def available(solutions_dir: Path = SOLUTIONS) -> list[str]:
+def available(solutions_dir: Path | None = None) -> list[str]:
     """Names of the assignments that have a master notebook (in any edition), sorted."""
-    return sorted({parsed[0] for p in solutions_dir.glob("*.ipynb") if (parsed := _parse(p))})
+    return sorted({parsed[0] for p in _solutions(solutions_dir).glob("*.ipynb") if (parsed := _parse(p))})
 
 
-def editions(name: str, solutions_dir: Path = SOLUTIONS) -> list[str]:
+def editions(name: str, solutions_dir: Path | None = None) -> list[str]:
     """The editions (`en`, `zh`) that have a master notebook for `name`, in `EDITIONS` order."""
     return [lang for lang in EDITIONS if master_path(name, lang, solutions_dir).is_file()]
 
@@ -148,14 +149,11 @@ def _localize(nb: nbformat.NotebookNode, master_ids: set[str], lang: str) -> Non
 
 
 def _normalize_zip(src: Path, dst: Path) -> None:
-    """Copy a zip with every entry's timestamp fixed, keeping order, modes and contents."""
+    """Copy a zip with every entry's timestamp fixed (``outdir.zip_entry``), keeping order, modes and contents."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=_ZIP_EPOCH)
-            fixed.external_attr = info.external_attr  # keeps run_autograder executable
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(fixed, zin.read(info))
+        for info in zin.infolist():  # external_attr kept: run_autograder stays executable
+            zout.writestr(outdir.zip_entry(info.filename, external_attr=info.external_attr), zin.read(info))
 
 
 def assign(
@@ -163,9 +161,9 @@ def assign(
     out_dir: Path,
     *,
     lang: str = "en",
-    zip_dir: Path | None = DIST,
+    zip_dir: Path | None = None,
     run_tests: bool = True,
-    solutions_dir: Path = SOLUTIONS,
+    solutions_dir: Path | None = None,
 ) -> Path:
     """Run `otter assign` on one edition's master notebook and write its student files.
 
@@ -177,10 +175,10 @@ def assign(
         lang: the edition, a key of `EDITIONS`: `en` (`solutions/NAME.ipynb`) or `zh`
             (`solutions/NAME.zh.ipynb`).
         zip_dir: where to copy otter's autograder zip as `NAME-autograder.zip` (en) or
-            `NAME.zh-autograder.zip` (zh); None skips it.
+            `NAME.zh-autograder.zip` (zh), e.g. the checkout's `dist/otter/`; None skips it.
         run_tests: let otter grade the reference solutions with all tests (public and hidden)
             and fail if any does not pass; it does not change the files written.
-        solutions_dir: the directory of master notebooks.
+        solutions_dir: the directory of master notebooks (default: the checkout's `solutions/`).
 
     Returns:
         The path of the student notebook, `out_dir/NAME.ipynb` or `out_dir/NAME.zh.ipynb`.
@@ -233,9 +231,9 @@ def assign_all(
     name: str,
     out_dir: Path,
     *,
-    zip_dir: Path | None = DIST,
+    zip_dir: Path | None = None,
     run_tests: bool = True,
-    solutions_dir: Path = SOLUTIONS,
+    solutions_dir: Path | None = None,
 ) -> list[Path]:
     """`assign` every edition of `name` into one directory (emptied first, written only once
     every edition has been built); the student notebooks' paths, in `EDITIONS` order.
@@ -284,17 +282,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    known = available()
+    try:
+        repo = paths.checkout()
+    except paths.NotACheckout as e:
+        print(f"assign: {e}", file=sys.stderr)
+        return 1
+    known = available(repo.solutions)
     unknown = [n for n in args.names if n not in known]
     if unknown:
         parser.error(f"no master notebook for {', '.join(unknown)} (known: {', '.join(known)})")
 
     for name in args.names or known:
         try:
-            paths = assign_all(name, ASSIGNMENTS / name, run_tests=not args.no_run_tests)
+            made = assign_all(name, repo.assignments / name, zip_dir=repo.dist / "otter",
+                              run_tests=not args.no_run_tests, solutions_dir=repo.solutions)
         except (OSError, RuntimeError) as e:
             print(f"assign {name}: {e}", file=sys.stderr)
             return 1
-        wrote = ", ".join(str(p.relative_to(ROOT)) for p in paths)
+        wrote = ", ".join(str(p.relative_to(repo.root)) for p in made)
         print(f"assign {name}: wrote {wrote} (otter autograder zips in dist/otter/)")
     return 0

@@ -41,7 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[1]  # .../autograder
+from ..paths import PACKAGE  # .../autograder
+
 KIT = "/kit"  # where the child-side files appear inside the sandbox
 # The only kit files the sandbox sees: what the child and the zygote import. Everything else
 # (graders, runner, solutions, tests) stays outside.

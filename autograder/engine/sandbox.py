@@ -32,10 +32,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package
 from . import framing, isolation
 from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid, uid_range  # noqa: F401 (re-exported)
 
-ROOT = Path(__file__).resolve().parents[2]  # the folder holding the autograder package
 STUBS = Path(__file__).resolve().parent / "stubs"
 STARTUP_LIMIT = 60.0  # seconds for a fresh interpreter to import torch on a loaded machine
 OVERHEAD = 512 * 2**20  # Python and torch themselves, on top of what the student's code may use

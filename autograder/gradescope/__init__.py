@@ -41,12 +41,10 @@ import time
 import traceback
 from pathlib import Path
 
-from .. import ASSIGNMENTS
+from .. import ASSIGNMENTS, outdir
+from ..paths import GRADERS, PACKAGE, SOURCE_ROOT
 
 DEFAULT_ROOT = "/autograder"
-PACKAGE = Path(__file__).resolve().parents[1]  # .../autograder
-SOURCE_ROOT = PACKAGE.parent  # the folder holding the package (the child's sys.path entry)
-GRADERS = PACKAGE / "graders"
 RESERVE = 512 * 2**20  # grading's own peak besides the student's code (bench.memory: 300-420 MB for parent + child)
 
 
@@ -251,9 +249,7 @@ def preflight(root: Path) -> list[str]:
 # ---------------------------------------------------------------- results
 def _write_json(path: Path, data: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    outdir.write(path.parent, path.name, json.dumps(data, indent=2) + "\n")
 
 
 def failure_results(message: str, seconds: float) -> dict:

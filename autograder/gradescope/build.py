@@ -22,17 +22,15 @@ the same bytes.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
 import zipfile
 from pathlib import Path
 
-from .. import ASSIGNMENTS
+from .. import ASSIGNMENTS, outdir, paths
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "autograder"
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 TORCH = "2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
@@ -59,19 +57,25 @@ PY310 = {
     "exceptiongroup": "1.3.1",
     "tomli": "2.5.0",
 }
-# Left out of the package: authoring and development tools (they read the repository's notebooks
-# and tests, or import otter), and the container files.
-EXCLUDE_TOP = {"assign", "bench", "samples.py", "stats.py", "otter_plugin.py", "Dockerfile", "docker"}
+# Left out of the package: authoring (it reads the repository's notebooks, or imports otter), and the
+# container files. (The development tools, tools/, are not in the package at all.)
+EXCLUDE_TOP = {"assign", "samples.py", "otter_plugin.py", "Dockerfile", "docker"}
 EXCLUDE_PARTS = {"__pycache__", "tests", ".pytest_cache"}
 EXCLUDE_SUFFIXES = {".pyc", ".pyo", ".ipynb"}
+
+
+class BuildError(ValueError):
+    """The zip cannot be built as asked; the message says why, in one line."""
 
 
 def _canon(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def kit_pins(path: Path = ROOT / "requirements.txt") -> dict[str, tuple[str, str]]:
-    """``{canonical name: (name as written, version)}`` from the kit's ``name==version`` lines."""
+def kit_pins(path: Path | None = None) -> dict[str, tuple[str, str]]:
+    """``{canonical name: (name as written, version)}`` from the kit's ``name==version`` lines
+    (default: the checkout's ``requirements.txt``; ``paths.NotACheckout`` without one)."""
+    path = paths.checkout().requirements if path is None else path
     pins = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         line = line.split("#", 1)[0].strip()
@@ -86,7 +90,7 @@ def requirements(pins: dict[str, tuple[str, str]] | None = None) -> str:
     pins = kit_pins() if pins is None else pins
     missing = [n for n in GRADING if _canon(n) not in pins]
     if missing:
-        raise SystemExit(f"requirements.txt pins no version of {', '.join(missing)}")
+        raise BuildError(f"requirements.txt pins no version of {', '.join(missing)}")
     lines = ["# Written by `python -m autograder.gradescope.build` from the kit's requirements.txt:",
              "# only what grading imports, pinned exactly. torch==2.13.0 (CPU build) is installed",
              "# before this file, on its own, by setup.sh. Gradescope's Ubuntu 22.04 image has Python 3.10,",
@@ -159,7 +163,7 @@ exec "${AUTOGRADER_PYTHON:-python3}" -m autograder.gradescope "$@"
 """
 
 
-def package_files(package: Path = PACKAGE) -> list[Path]:
+def package_files(package: Path = paths.PACKAGE) -> list[Path]:
     """The package's files that grading needs, sorted."""
     files = []
     for path in sorted(package.rglob("*")):
@@ -174,18 +178,11 @@ def package_files(package: Path = PACKAGE) -> list[Path]:
     return files
 
 
-def _entry(name: str, mode: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 3  # unix: the mode below is honoured by unzip
-    info.external_attr = (0o100000 | mode) << 16
-    return info
-
-
 def build(assignment: str, out: Path, secret: str | None = None) -> Path:
-    """Write ``out/<assignment>-autograder.zip``; returns its path."""
+    """Write ``out/<assignment>-autograder.zip`` (atomically); returns its path. ``BuildError`` for an
+    unknown assignment or a pin missing from requirements.txt."""
     if assignment not in ASSIGNMENTS:
-        raise SystemExit(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
+        raise BuildError(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
@@ -195,18 +192,16 @@ def build(assignment: str, out: Path, secret: str | None = None) -> Path:
     if secret:
         entries["SECRET"] = (secret.strip().encode() + b"\n", 0o600)
     for path in package_files():
-        rel = path.relative_to(ROOT).as_posix()
+        rel = path.relative_to(paths.SOURCE_ROOT).as_posix()
         private = rel.startswith("autograder/graders/")
         entries[rel] = (path.read_bytes(), 0o600 if private else 0o644)
-    out.mkdir(parents=True, exist_ok=True)
-    dest = out / f"{assignment}-autograder.zip"
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    with zipfile.ZipFile(tmp, "w") as zf:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
         for name in sorted(entries):
             data, mode = entries[name]
-            zf.writestr(_entry(name, mode), data, compresslevel=9)
-    os.replace(tmp, dest)
-    return dest
+            zf.writestr(outdir.zip_entry(name, mode), data, compresslevel=9)
+    out.mkdir(parents=True, exist_ok=True)
+    return outdir.write(out, f"{assignment}-autograder.zip", buf.getvalue(), mode=0o644)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,7 +212,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="a file holding the graders' secret key (default: $AUTOGRADER_SECRET, if set)")
     args = parser.parse_args(argv)
     secret = args.secret_file.read_text(encoding="utf-8").strip() if args.secret_file else os.environ.get("AUTOGRADER_SECRET")
-    dest = build(args.assignment, args.out, secret)
+    try:
+        dest = build(args.assignment, args.out, secret)
+    except (BuildError, paths.NotACheckout) as exc:
+        print(exc, file=sys.stderr)
+        return 1
     with zipfile.ZipFile(dest) as zf:
         n = len(zf.namelist())
     print(f"{dest} ({n} files, {dest.stat().st_size / 1024:.0f} KiB){'' if secret else '; no SECRET: the graders use the public development key'}",
