@@ -107,12 +107,24 @@ def _is_worker(pid: int, main: int) -> bool:
 
 
 def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
+    """Uploadable as is with no submission: every question a column, its points on the Points Possible line
+    (from the graders' rules and the free-response list, so that a new rule or question changes nothing here)."""
+    import csv
+
+    from autograder.engine import results, runner
+    from autograder.manual import questions as free_response
+
     (tmp_path / "in").mkdir()
     run = grade_cli("access", [tmp_path / "in"], tmp_path / "out")
     assert run.returncode == 0, run.stderr
-    header = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()
-    assert header == ["submission,param_shapes,count_parameters,get_parameter,build_rgnet,FrozenHiddenMLP,shared_names,"
-                      "rand_weight_role,total,status", "Points Possible,3,3,2,3,4,2,2,19,"]
+    header, possible, *rows = csv.reader((tmp_path / "out" / "gradebook.csv").read_text().splitlines())
+    points: dict[str, float] = {}
+    for rule in runner.rules("access"):
+        points[rule.question] = points.get(rule.question, 0.0) + rule.points
+    points.update(free_response("access"))
+    assert header == ["submission", *points, "total", "status"] and rows == []
+    assert possible[0] == results.POINTS_POSSIBLE and possible[-1] == ""
+    assert dict(zip(header[1:-1], map(float, possible[1:-1]))) == {**points, "total": sum(points.values())}
     assert load_gradebook(tmp_path / "out") == {}
 
 
