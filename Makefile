@@ -72,18 +72,19 @@ i18n: venv
 	  --ignore-pot-creation-date
 	$(VENV)/bin/pybabel compile -d autograder/locale -D autograder --statistics
 
-# Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
+# The benchmarks and the statistical sweep are development tools (tools/, run from this checkout, never
+# installed). Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
 bench: venv
-	$(PY) -m autograder.bench
+	$(PY) -m tools.bench
 
 # A class of 100 notebooks with --jobs 2, a hanging answer timed apart, otter run on a sample (figures, not a test).
 bench-bulk: venv
-	$(PY) -m autograder.bench.bulk
+	$(PY) -m tools.bench.bulk
 
 # The statistical sweep of the init graders: the reference under 200 secrets, every wrong sample
 # under 50; prints observed false failures and misses (both must be 0). CI runs a small version.
 stats: venv
-	$(PY) -m autograder.stats init
+	$(PY) -m tools.stats init
 
 # Gradescope autograder: dist/$(ASSIGNMENT)-autograder.zip (setup.sh, run_autograder, the kit).
 autograder: venv
@@ -92,11 +93,11 @@ autograder: venv
 # This checkout against an earlier commit, interleaved runs: make bench-compare REV=26ae801
 REV ?= HEAD~1
 bench-compare: venv
-	$(PY) -m autograder.bench.compare $(REV)
+	$(PY) -m tools.bench.compare $(REV)
 
 # Peak memory of the whole process tree grading one submission (parent + sandbox child).
 bench-memory: venv
-	$(PY) -m autograder.bench.memory $(ASSIGNMENT)
+	$(PY) -m tools.bench.memory $(ASSIGNMENT)
 
 clean:
 	rm -rf out dist build

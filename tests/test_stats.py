@@ -11,7 +11,7 @@ from conftest import ROOT
 
 
 def test_statistical_sweep_small():
-    run = subprocess.run([sys.executable, "-m", "autograder.stats", "init", "--secrets", "4", "--wrong-secrets", "1",
+    run = subprocess.run([sys.executable, "-m", "tools.stats", "init", "--secrets", "4", "--wrong-secrets", "1",
                           "--laws", "30", "--jobs", "2", "--prefix", "ci"], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "observed false failures: 0 (reference: 0); observed misses: 0" in run.stdout, run.stdout[-2000:]

@@ -1,6 +1,6 @@
 """The statistical sweep: grade the reference under many secrets, every wrong sample under several.
 
-    python -m autograder.stats [ASSIGNMENT] [--secrets N] [--wrong-secrets M] [--jobs J] [--laws K] [--fresh]
+    python -m tools.stats [ASSIGNMENT] [--secrets N] [--wrong-secrets M] [--jobs J] [--laws K] [--fresh]
 
 The graders draw sizes, seeds and structures from ``rng``, which is seeded from
 ``AUTOGRADER_SECRET`` (and the submission's bytes and the test's name): every secret is a new draw
@@ -45,10 +45,11 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from . import ASSIGNMENTS
-from .samples import ROOT, compose
+from autograder import ASSIGNMENTS
+from autograder.engine.runner import sum_by_question
+from autograder.samples import compose
 
-SUBMISSIONS = ROOT / "tests" / "submissions"
+from . import CHECKOUT
 
 
 @dataclass
@@ -61,7 +62,9 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class Tally:
+    """What one sample's gradings under many secrets came to (summed over its jobs)."""
+
     name: str
     runs: int = 0
     false_failures: int = 0  # runs where a question scored below what it should
@@ -82,22 +85,22 @@ _ZYGOTE = None
 def _spawn(limits):
     """Sandbox children forked from this worker process's zygote (torch imported once per worker)."""
     global _ZYGOTE
-    from .engine.sandbox import Sandbox, Zygote
+    from autograder.engine.sandbox import Sandbox, Zygote
 
     if _ZYGOTE is None:
         _ZYGOTE = Zygote()
     return Sandbox(limits, _ZYGOTE).start()
 
 
-def run_job(job: Job, assignment: str, fresh: bool) -> Outcome:
+def run_job(job: Job, assignment: str, fresh: bool) -> Tally:
     """Grade one submission under each of the job's secrets (in a worker process)."""
-    from .engine import runner
-    from .engine.loader import load
-    from .engine.sandbox import Limits
-    from .engine.student import Student
+    from autograder.engine import runner
+    from autograder.engine.loader import load
+    from autograder.engine.sandbox import Limits
+    from autograder.engine.student import Student
 
     started = time.monotonic()
-    out = Outcome(job.name)
+    out = Tally(job.name)
     sub = load(job.path)
     rules = runner.rules(assignment)
     student = None
@@ -109,15 +112,13 @@ def run_job(job: Job, assignment: str, fresh: bool) -> Outcome:
                 student = Student(sub, Limits(), spawn=_spawn)
                 student.start()
             results = runner.run_rules(student, assignment, sub.digest, rules, key=secret.encode())
-            scores: dict[str, float] = {}
-            full: dict[str, float] = {}
+            summed = sum_by_question((r.rule.question, r.score, r.rule.points) for r in results)
+            scores = {q: score for q, (score, _) in summed.items()}
+            full = {q: points for q, (_, points) in summed.items()}
             hints: dict[str, list[str]] = {}
             for r in results:
-                q = r.rule.question
-                scores[q] = scores.get(q, 0.0) + r.score
-                full[q] = full.get(q, 0.0) + r.rule.points
                 if not r.passed:
-                    hints.setdefault(q, []).append(f"{r.rule.name}: {r.hint}")
+                    hints.setdefault(r.rule.question, []).append(f"{r.rule.name}: {r.hint}")
             out.runs += 1
             broken = [f"{r.rule.name}: {r.error}" for r in results if r.error]
             if broken:
@@ -161,8 +162,8 @@ def law_sweep(n: int, seed: int = 0) -> tuple[int, int]:
     import torch
     from torch import nn
 
-    from .graders import init_stats as st
-    from .graders.test_init import ALPHA, _big_shapes
+    from autograder.graders import init_stats as st
+    from autograder.graders.test_init import ALPHA, _big_shapes
 
     torch.set_num_threads(1)
 
@@ -211,14 +212,16 @@ def law_sweep(n: int, seed: int = 0) -> tuple[int, int]:
     return false_failures, misses
 
 
-def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str) -> list[Job]:
-    """Compose the samples and cut the work into jobs of at most ``chunk`` secrets."""
-    expected_file = SUBMISSIONS / assignment / "EXPECTED.json"
+def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str,
+         submissions: Path = CHECKOUT.samples) -> list[Job]:
+    """Compose the samples (the mistakes in ``submissions/<assignment>/``, with their EXPECTED.json) and
+    cut the work into jobs of at most ``chunk`` secrets. ``ValueError`` for a mistake EXPECTED.json omits."""
+    expected_file = submissions / assignment / "EXPECTED.json"
     expected = json.loads(expected_file.read_text()) if expected_file.exists() else {}
     samples = [("reference", None, {}, n)]
-    for path in sorted((SUBMISSIONS / assignment).glob("*.py")):
+    for path in sorted((submissions / assignment).glob("*.py")):
         if path.stem not in expected:
-            raise SystemExit(f"{path} has no entry in {expected_file}")
+            raise ValueError(f"{path} has no entry in {expected_file}")
         samples.append((path.stem, path, expected[path.stem], m))
     jobs = []
     for name, mistake, entry, count in samples:
@@ -230,7 +233,7 @@ def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.stats", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.stats", description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="init", choices=ASSIGNMENTS)
     parser.add_argument("--secrets", type=int, default=200, metavar="N", help="secrets for the reference (default 200)")
     parser.add_argument("--wrong-secrets", type=int, default=50, metavar="M",
@@ -252,13 +255,17 @@ def main(argv: list[str] | None = None) -> int:
         law_ff, law_miss = law_sweep(args.laws)
         print(f"laws: {law_ff} false failures, {law_miss} misses ({time.monotonic() - started:.1f} s)\n")
     with tempfile.TemporaryDirectory(prefix="autograder-stats-") as tmp:
-        jobs = plan(args.assignment, args.secrets, args.wrong_secrets, Path(tmp), args.chunk, args.prefix)
-        outcomes: dict[str, Outcome] = {}
+        try:
+            jobs = plan(args.assignment, args.secrets, args.wrong_secrets, Path(tmp), args.chunk, args.prefix)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        outcomes: dict[str, Tally] = {}
         with ProcessPoolExecutor(max_workers=args.jobs, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(run_job, job, args.assignment, args.fresh) for job in jobs]
             for fut in as_completed(futures):
                 got = fut.result()
-                agg = outcomes.setdefault(got.name, Outcome(got.name))
+                agg = outcomes.setdefault(got.name, Tally(got.name))
                 agg.runs += got.runs
                 agg.false_failures += got.false_failures
                 agg.misses += got.misses

@@ -1,6 +1,6 @@
 """Benchmarks (commands, not timed tests): cold grading of one submission, side by side.
 
-    python -m autograder.bench [ASSIGNMENT ...] [--runs N] [--otter-runs N]
+    python -m tools.bench [ASSIGNMENT ...] [--runs N] [--otter-runs N]
 
 For each assignment: the median wall time of ``python -c "import torch"`` (the
 floor any grader of torch code pays), of ``python -m autograder grade`` on one
@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..samples import ROOT, compose
+from autograder.samples import compose
+
+from .. import CHECKOUT, ROOT
 
 TARGETS = {"access": 2.0, "init": 2.5, "tied": 2.5}  # cold grading / bare torch import
 OTTER_SPEEDUP = 4.0  # otter run / our cold grading, at least (access)
@@ -36,17 +38,17 @@ def timed(cmd: list[str], runs: int) -> float:
 
 def otter_zip(assignment: str) -> Path:
     """otter's autograder zip for the assignment, made by ``otter assign`` if it is not there yet."""
-    path = ROOT / "dist" / "otter" / f"{assignment}-autograder.zip"
+    path = CHECKOUT.dist / "otter" / f"{assignment}-autograder.zip"
     if not path.exists():
-        from ..assign import assign
+        from autograder.assign import assign
 
         with tempfile.TemporaryDirectory() as tmp:
-            assign(assignment, Path(tmp), run_tests=False)
+            assign(assignment, Path(tmp), zip_dir=path.parent, run_tests=False, solutions_dir=CHECKOUT.solutions)
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=list(TARGETS))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--otter-runs", type=int, default=5, help="otter run is slow: fewer runs (0 to skip)")

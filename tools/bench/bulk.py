@@ -1,6 +1,6 @@
 """Bulk benchmark (a command, not a timed test): a class of 100 notebooks, side by side with otter.
 
-    python -m autograder.bench.bulk [--n 100] [--jobs 2] [--otter-sample 3]
+    python -m tools.bench.bulk [--n 100] [--jobs 2] [--otter-sample 3]
 
 Generates N ``access`` submissions (correct ones, every bundled mistake, and
 crashing ones: ``os._exit``, an output flood, a corrupted notebook), grades them with
@@ -22,7 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..samples import ROOT, compose
+from autograder.samples import compose
+
+from .. import CHECKOUT, ROOT
 from . import otter_zip
 
 PER_SUBMISSION = 0.15  # seconds, amortized, target
@@ -38,13 +40,13 @@ def _grade(folder: Path, out: Path, jobs: int, *flags: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.bench.bulk", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.bulk", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--otter-sample", type=int, default=3, help="notebooks otter run grades (0 to skip)")
     args = parser.parse_args(argv)
-    mistakes = sorted((ROOT / "tests" / "submissions" / "access").glob("*.py"))
-    crashing = [ROOT / "tests" / "hostile" / f"{name}.py" for name in CRASHING]
+    mistakes = sorted((CHECKOUT.samples / "access").glob("*.py"))
+    crashing = [CHECKOUT.hostile / f"{name}.py" for name in CRASHING]
     kinds = itertools.cycle([None, *mistakes, None, *crashing])
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # a hanging answer, timed apart: its cost over a correct one is its question's time limit
         compose("access", None, tmp / "hang" / "a_reference.ipynb")
-        compose("access", ROOT / "tests" / "hostile" / "hang.py", tmp / "hang" / "b_hang.ipynb")
+        compose("access", CHECKOUT.hostile / "hang.py", tmp / "hang" / "b_hang.ipynb")
         _grade(tmp / "hang", tmp / "hang-out", 1)
         seconds = {p.parent.name: json.loads(p.read_text())["execution_time"] for p in (tmp / "hang-out").glob("*/results.json")}
         extra = seconds["b_hang.ipynb"] - seconds["a_reference.ipynb"]

@@ -1,6 +1,6 @@
 """Before/after benchmark (a command, not a timed test): this checkout against an earlier commit.
 
-    python -m autograder.bench.compare REV [--runs N] [--class-size N] [--jobs N]
+    python -m tools.bench.compare REV [--runs N] [--class-size N] [--jobs N]
 
 Checks REV out into a temporary git worktree, then grades the same notebooks with both, runs
 interleaved (old, new, new, old, ...) so that a change in the machine's load hits both alike:
@@ -18,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..samples import ROOT, compose
+from autograder.samples import compose
+
+from .. import ROOT
 
 
 def _run(checkout: Path, args: list[str]) -> float:
@@ -37,7 +39,7 @@ def _line(what: str, old: list[float], new: list[float], per: int = 1) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.bench.compare", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.compare", description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the earlier commit, e.g. 26ae801")
     parser.add_argument("--runs", type=int, default=6, help="cold runs per side (default 6)")
     parser.add_argument("--class-size", type=int, default=40, help="notebooks in the bulk run (default 40; 0 skips)")

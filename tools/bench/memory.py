@@ -1,6 +1,6 @@
 """Peak memory of the whole process tree that grades one submission (parent + sandbox child).
 
-    python -m autograder.bench.memory [ASSIGNMENT ...] [--submission FILE] [--via gradescope|grade]
+    python -m tools.bench.memory [ASSIGNMENT ...] [--submission FILE] [--via gradescope|grade]
                                       [--interval 0.02] [--target-mb 600]
 
 ``/usr/bin/time -v`` reports the maximum RSS of one process (the largest of the tree at best),
@@ -35,10 +35,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import ASSIGNMENTS
-from ..engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
+from autograder import ASSIGNMENTS
+from autograder.engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
 
-ROOT = Path(__file__).resolve().parents[2]
+from .. import ROOT
 MB = 2**20
 
 
@@ -163,7 +163,7 @@ def report(title: str, peak: Peak) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.bench.memory", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
     parser.add_argument("--submission", type=Path, help="grade this file instead of the reference notebook")
     parser.add_argument("--via", choices=("gradescope", "grade"), default="gradescope")
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         report("python -c 'import torch' (for scale)", base)
         for a in args.assignments:
             try:
-                from ..engine import runner
+                from autograder.engine import runner
 
                 runner.rules(a)
             except Exception as exc:  # noqa: BLE001 - an assignment whose graders are not there yet
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                 sub = layout / "submission" / args.submission.name
                 sub.write_bytes(args.submission.read_bytes())
             else:
-                from ..samples import compose
+                from autograder.samples import compose
 
                 sub = compose(a, None, layout / "submission" / f"{a}.ipynb")
             if args.via == "gradescope":
