@@ -248,7 +248,7 @@ def test_a_malformed_step_is_a_grader_error(student: Student) -> None:
 
 
 def test_the_childs_time_limit_is_the_students_timeout(student: Student) -> None:
-    student.budget = 0.3  # what is left of the question's time
+    student.budget = 0.1  # what is left of the question's time
     exec("def spin():\n    while True:\n        pass\n", student.sandbox.child.ns)  # type: ignore[union-attr]
     p = Program()
     p.ret(p.call("spin"))
