@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from . import i18n
 from .engine.loader import LoadError, Submission, load
 from .engine.runner import Grading, Rule, RuleResult, question_order, sum_by_question
-from .engine.sandbox import Limits, Sandbox, Zygote
+from .engine.sandbox import Limits, Sandbox, Zygote, warmers_for
 from .i18n import _, defer
 
 if TYPE_CHECKING:
@@ -268,7 +268,8 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
     if load_error is None:
         load_error = note or _("nothing was submitted")
     # the child starts now: cold, it imports torch while this process does
-    sandbox = Sandbox(limits, zygote).start() if sub is not None else None
+    warmers = warmers_for(sub.cells) if sub is not None else ()
+    sandbox = Sandbox(limits, zygote, warmers).start() if sub is not None else None
     rules = runner.rules(assignment)
     if sub is None:
         return Graded(not_graded(assignment, path.name if path else "", rules, load_error),
@@ -283,7 +284,7 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
             made_for=sub.assignment, assignment=assignment))
     if total_time is None:
         total_time = time_budget(limits, len(g.questions))
-    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote).start(),
+    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote, warmers).start(),
                       total_time=total_time)
     timed_out = False
     try:

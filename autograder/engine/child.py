@@ -280,6 +280,32 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+# What a notebook's cells may start that costs a cold child most of a second, and how to start it
+# before the child reports ready: while the parent still imports its graders, on the other core.
+WARMERS = ("optim", "pyplot")
+
+
+def warm(names: tuple[str, ...] | list[str]) -> None:
+    """Import what ``names`` (from ``WARMERS``; others are ignored) stand for, before any student code."""
+    if "optim" in names:  # an optimizer's first use imports torch._dynamo
+        import torch
+
+        torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    if "pyplot" in names:  # and the first figure reads (or, in a fresh HOME, builds) the font cache
+        try:
+            import matplotlib.pyplot as plt
+
+            fig, ax = plt.subplots(figsize=(2, 2))  # a d2l-style plot: its first draw loads fonts and mathtext
+            ax.plot([1, 2], [1, 10], label="0")
+            ax.set_yscale("log")
+            ax.legend()
+            fig.tight_layout()
+            fig.canvas.draw()
+            plt.close(fig)
+        except Exception:  # no matplotlib in this venv: the student's import will say so
+            pass
+
+
 def _forget_engine() -> None:
     """Drop the engine's modules from ``sys.modules``: the engine keeps the module objects it
     already holds, and a cell that imports ``autograder.engine.snapshot`` to patch it gets a fresh
@@ -289,7 +315,8 @@ def _forget_engine() -> None:
         del sys.modules[name]
 
 
-def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool = False) -> None:
+def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool = False,
+         warmers: tuple[str, ...] = ()) -> None:
     """Entry point in the child process: imports, limits, then serve the parent.
 
     ``die_with_parent`` for a plain (``--insecure``) child; an isolated one is pid 1 of its pid
@@ -302,6 +329,7 @@ def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool 
 
     torch.set_num_threads(1)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    warm(warmers)  # the engine's cost too, like torch
     # The memory limit is what the student's code may add on top of Python with torch loaded.
     _limit(resource.RLIMIT_AS, _vm_bytes() + memory)
     _limit(resource.RLIMIT_CORE, 0)

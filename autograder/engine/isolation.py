@@ -49,7 +49,7 @@ KIT = "/kit"  # where the child-side files appear inside the sandbox
 CHILD_FILES = ("__init__.py", "engine/__init__.py", "engine/child.py", "engine/values.py", "engine/framing.py",
                "engine/codec.py", "engine/snapshot.py", "engine/specs.py", "engine/zygote.py", "engine/seccomp.py")
 STUB_FILES = ("engine/stubs/otter/__init__.py",)
-ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "fonts")  # fonts: matplotlib runs fc-list
 UID_RANGE = (200_000, 400_000)  # default; AUTOGRADER_SANDBOX_UIDS="LO-HI" overrides (e.g. to avoid LDAP uids)
 CPU_PERIOD = 100_000  # microseconds; a sandbox gets one period of CPU time per period: one CPU
 

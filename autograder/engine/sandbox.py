@@ -105,10 +105,18 @@ def child_env(home: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
+def warmers_for(cells: list[str]) -> tuple[str, ...]:
+    """What a cold child should import before it reports ready, seen from the submission's code cells
+    (names from ``child.WARMERS``): it does so while the parent imports its graders."""
+    text = "\n".join(cells)
+    return tuple(w for w, needle in (("optim", "optim"), ("pyplot", "matplotlib")) if needle in text)
+
+
 def _child_code(req_r: int, res_w: int, memory: int, processes: int, kit: str, stubs: str, cwd: str,
-                insecure: bool = False) -> str:
+                insecure: bool = False, warmers: tuple[str, ...] = ()) -> str:
     return (f"import os, sys; os.chdir({cwd!r}); sys.path[:0] = [{stubs!r}, {kit!r}]; "
-            f"from autograder.engine.child import main; main({req_r}, {res_w}, {memory}, {processes}, {insecure})")
+            f"from autograder.engine.child import main; "
+            f"main({req_r}, {res_w}, {memory}, {processes}, {insecure}, {tuple(warmers)!r})")
 
 
 def _read_info(fd: int, deadline: float) -> dict:
@@ -141,9 +149,10 @@ def _host_pid(pidfd: int) -> int:
 class Sandbox:
     """One child process running one submission's code, isolated (see the module's docstring)."""
 
-    def __init__(self, limits: Limits, zygote: "Zygote | None" = None) -> None:
+    def __init__(self, limits: Limits, zygote: "Zygote | None" = None, warmers: tuple[str, ...] = ()) -> None:
         self.limits = limits
         self.zygote = zygote
+        self.warmers = warmers  # what a cold child imports before it is ready (a zygote did already)
         self.proc: subprocess.Popen | None = None  # when spawned directly (cold): bwrap, or the child itself
         self.pid: int | None = None  # the child: pid 1 of the sandbox's pid namespace when isolated
         self.pidfd: int | None = None  # a stable handle on the child, immune to pid reuse
@@ -197,7 +206,8 @@ class Sandbox:
 
     def _start_cold(self, req_r: int, res_w: int) -> None:
         info_r, info_w = os.pipe()
-        code = _child_code(req_r, res_w, self.limits.memory, self.limits.processes, KIT, f"{KIT}/stubs", "/tmp")
+        code = _child_code(req_r, res_w, self.limits.memory, self.limits.processes, KIT, f"{KIT}/stubs", "/tmp",
+                           warmers=self.warmers)
         self.uid = free_uid() if os.geteuid() == 0 else None  # never root, even inside its namespace
         cmd, fds = isolation.bwrap_command([isolation.python(), "-I", "-c", code], child_env("/tmp"),
                                            self._tmpfs_size(), info_fd=info_w, uid=self.uid)
@@ -248,7 +258,8 @@ class Sandbox:
             self.out_fd = out_r
             self.pid = _host_pid(self.pidfd)
             return
-        code = _child_code(req_r, res_w, self.limits.memory, processes, str(ROOT), str(STUBS), self.tmp, True)
+        code = _child_code(req_r, res_w, self.limits.memory, processes, str(ROOT), str(STUBS), self.tmp, True,
+                           self.warmers)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-c", code], cwd="/", env=child_env(self.tmp), start_new_session=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -40,8 +40,7 @@ def serve(fd: int, isolate: bool = True) -> None:
     seccomp.prepare()  # built once here, installed by each child
     import torch  # the point of the zygote: imported once, shared copy-on-write
 
-    # The first optimizer imports torch._dynamo (about a second): pay it here, not in a question.
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    child.warm(child.WARMERS)  # every child of this worker gets them for free, copy-on-write
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock = socket.socket(fileno=fd)
