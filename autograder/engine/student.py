@@ -192,6 +192,11 @@ class Program:
     def item(self, obj: Slot, key: Any) -> Slot:
         return self.add("getitem", slot=obj.name, key=self._arg(key))
 
+    def sgd(self, params: Slot, lr: float, catch: bool = False) -> Slot:
+        """``torch.optim.SGD(params, lr)`` in the child, without importing ``torch.optim``'s compiler
+        (``child.SGD``): its ``zero_grad`` and ``step`` methods are called with ``method``."""
+        return self.add("sgd", slot=params.name, lr=float(lr), **({"catch": True} if catch else {}))
+
     def torch(self, path: str, *args: Any, catch: bool = False, **kwargs: Any) -> Slot:
         """Call a torch function by dotted path (e.g. ``"nn.functional.mse_loss"``) in the child."""
         return self.add("torch", path=path, args=[self._arg(a) for a in args],

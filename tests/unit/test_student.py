@@ -323,3 +323,21 @@ def test_output_over_the_limit_is_the_students_problem() -> None:
 def test_a_timeout_status_is_the_students_timeout() -> None:
     with pytest.raises(StudentTimeout, match="did not finish within 10 s"):
         canned(done(status="timeout")).run(Program(), "f(x)")
+
+
+def test_an_sgd_step_in_the_child_updates_the_students_parameters(student: Student) -> None:
+    p = Program()
+    m = p.build(LINEAR, 1)
+    before = p.ret(p.attr(m, "weight"))
+    opt = p.sgd(p.method(m, "parameters"), 0.5)
+    p.method(opt, "zero_grad")
+    p.method(p.method(p.call(m, torch.ones(1, 2)), "sum"), "backward")
+    p.method(opt, "step")
+    after = p.ret(p.attr(m, "weight"))
+    refused = p.ret(p.sgd(p.value([]), 0.5, catch=True))  # torch.optim.SGD's own refusal, caught
+    params = next(s for s in p.steps if s.get("name") == "parameters")["out"]
+    assert next(s for s in p.steps if s["op"] == "sgd") == {"op": "sgd", "out": opt.name, "slot": params, "lr": 0.5}
+    result = student.run(p, "an optimizer step")
+    # d(sum(W x + b))/dW is 1 for x = ones: each weight goes down by lr
+    assert torch.allclose(result[after].data, result[before].data - 0.5)
+    assert isinstance(result[refused], Raised) and result[refused].message == "optimizer got an empty parameter list"
