@@ -104,6 +104,7 @@ class Grading:
     notes: list[str] = field(default_factory=list)  # informational only (which file of a zip was graded, ...)
     lang: str = i18n.DEFAULT  # the language of its hints, errors and notes: results are written in it too
     not_graded: str | None = None  # why nothing of it could be graded (unreadable, nothing submitted, its worker died)
+    timed_out: bool = False  # its code hit a time limit: a cell's, or the submission's whole budget
 
     @property
     def grader_errors(self) -> list[str]:

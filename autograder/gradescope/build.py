@@ -13,8 +13,8 @@ writes ``<out>/<assignment>-autograder.zip``, with at its top level (as Gradesco
 - ``ASSIGNMENT``: the assignment's name;
 - ``SECRET`` (only with ``--secret-file`` or ``$AUTOGRADER_SECRET``): the key the graders seed
   their random draws with; without it they use the engine's public development key;
-- ``autograder/``: the package, without what grading does not need (authoring, benchmarks,
-  samples, bytecode, notebooks, tests).
+- ``autograder/``: the package, without what grading does not need (authoring: assign,
+  samples, the otter plugin; bytecode, notebooks, tests).
 
 The zip is deterministic: sorted entries, fixed timestamps and modes, so the same sources give
 the same bytes.
