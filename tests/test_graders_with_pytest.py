@@ -1,5 +1,6 @@
 """The hidden graders are plain pytest files: pytest runs them against one submission too,
-with the same verdicts as the engine's runner."""
+with the same verdicts as the engine's runner. (How the runner collects rules from pytest marks, and
+what it refuses, is unit-tested in tests/unit/test_runner.py.)"""
 from __future__ import annotations
 
 import subprocess
@@ -36,71 +37,6 @@ def test_pytest_passes_the_reference_and_fails_a_mistake(tmp_path):
     lost = sum(r.points for r in rules.values() if r.question == question) - kept
     assert sum(rules[name].points for name in failed) == lost, failed
     assert "must return an integer" in bad.stdout, bad.stdout[-2000:]
-
-
-def _grader_module(source: str):
-    """A grader module made from source, as `autograder/graders/test_<name>.py` would be."""
-    import types
-
-    module = types.ModuleType("autograder.graders.test_example")
-    exec(compile("import pytest\n" + source, "test_example.py", "exec"), module.__dict__)
-    return module
-
-
-def test_the_runner_refuses_what_it_would_not_run_as_pytest_does():
-    """Whatever the engine's runner would run differently from plain pytest is refused at load, with a message."""
-    import pytest
-
-    from autograder.engine.runner import GraderFileError, collect
-
-    mark = '@pytest.mark.question("q", points=1)\n'
-    refused = {
-        "parametrize": (mark + '@pytest.mark.parametrize("n", [1, 2])\ndef test_a(student, n):\n    pass\n',
-                        "parametrize is not supported"),
-        "fixture": (mark + "def test_a(student, tmp_path):\n    pass\n", "fixture 'tmp_path' is not supported"),
-        "class": ("class TestA:\n    " + mark.replace("\n", "\n    ") + "def test_a(self, student):\n        pass\n",
-                  "test classes are not supported"),
-        "skip": (mark + "@pytest.mark.skip\ndef test_a(student):\n    pass\n", "skip is not supported"),
-        "no question": ("def test_a(student):\n    pass\n", "exactly one @pytest.mark.question"),
-        "generator": (mark + "def test_a(student):\n    yield\n", "generator and async tests"),
-        "needs later": ('@pytest.mark.question("q", points=1, needs="test_b")\ndef test_a(student):\n    pass\n'
-                        + mark + "def test_b(student):\n    pass\n", "must name earlier tests"),
-    }
-    for what, (source, message) in refused.items():
-        with pytest.raises(GraderFileError, match=message):
-            collect(_grader_module(source))
-    rules = collect(_grader_module(mark + "def test_a(student, rng):\n    pass\n"
-                                   + '@pytest.mark.question("q", points=2, needs="test_a")\ndef test_b(rng):\n    pass\n'))
-    assert [(r.name, r.points, r.needs) for r in rules] == [("test_a", 1.0, ()), ("test_b", 2.0, ("test_a",))]
-
-
-def test_grader_errors_are_not_student_failures():
-    """An exception in a grader (not an AssertionError, not the student's problem) is an error: points kept, flagged."""
-    from autograder.engine.runner import ERROR_HINT, collect, run_rules
-    from autograder.engine.student import ProtocolMismatch
-
-    module = _grader_module(
-        '@pytest.mark.question("q", points=1)\ndef test_ok(student):\n    pass\n'
-        '@pytest.mark.question("q", points=1)\ndef test_wrong(student):\n    assert False, "a hint"\n'
-        '@pytest.mark.question("q", points=1)\ndef test_bug(student):\n    {}["missing"]\n'
-        '@pytest.mark.question("q", points=1, needs="test_wrong")\ndef test_no_harm(student):\n    pass\n')
-    module.ProtocolMismatch = ProtocolMismatch
-    exec('@pytest.mark.question("r", points=1)\ndef test_channel(student):\n    raise ProtocolMismatch("x")\n',
-         module.__dict__)
-
-    class FakeStudent:
-        def new_run(self):
-            pass
-
-        def begin_question(self, name):
-            pass
-
-    results = run_rules(FakeStudent(), "example", "0" * 64, collect(module))
-    got = {r.rule.name: (r.outcome, r.score) for r in results}
-    assert got == {"test_ok": ("passed", 1), "test_wrong": ("failed", 0), "test_bug": ("error", 1),
-                   "test_no_harm": ("failed", 0), "test_channel": ("error", 0)}
-    bug = next(r for r in results if r.rule.name == "test_bug")
-    assert bug.hint == ERROR_HINT and "KeyError" in bug.error
 
 
 def test_probe_answers_are_matched_by_slot_name():
