@@ -301,7 +301,7 @@ def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, 
         for n, v in written.items():
             write(p, walk(p, m, n), v)
         p.seed(seeds[2])
-        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        opt = p.sgd(p.method(m, "parameters", catch=True), lr, catch=True)
         p.method(opt, "zero_grad", catch=True)
         loss = p.torch("nn.functional.mse_loss", p.call(m, x, catch=True), y, catch=True)
         p.method(loss, "backward", catch=True)
@@ -667,7 +667,7 @@ def confirm_trains(student, rng: random.Random, cases: Sequence[Case], act: Call
         p.method(loss, "backward", catch=True)
         names = ["weight"] + (["bias"] if spec.get("bias", True) else [])
         grads = {n: p.ret(p.method(walk(p, m, n), "__getattribute__", "grad", catch=True)) for n in names}
-        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        opt = p.sgd(p.method(m, "parameters", catch=True), lr, catch=True)
         p.method(opt, "step", catch=True)
         after = forward(p, m, x2, fseed)
         want = {"weight": c.T @ x, "bias": c.sum(0)}
@@ -728,7 +728,7 @@ def confirm_trains_net(student, rng: random.Random, cases: Sequence[tuple[dict, 
         loss = p.method(p.method(p.call(m, x, catch=True), "mul", c, catch=True), "sum", catch=True)
         p.method(loss, "backward", catch=True)
         grads = {n: p.ret(p.method(walk(p, m, n), "__getattribute__", "grad", catch=True)) for n in names}
-        opt = p.torch("optim.SGD", p.method(m, "parameters", catch=True), lr=lr, catch=True)
+        opt = p.sgd(p.method(m, "parameters", catch=True), lr, catch=True)
         p.method(opt, "step", catch=True)
         after = forward(p, m, x2, fseed)
         plan.append((ref, names, x, x2, c, reads, before, grads, after))

@@ -231,7 +231,7 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
     p = Program()
     net, before = _mlp_probe(p, (a, h, o))
     first = p.ret(p.call(net, x, no_grad=True, catch=True))  # the formula before the step: its own rule's business
-    opt = p.torch("optim.SGD", p.method(net, "parameters"), lr=rng.uniform(0.05, 0.5))
+    opt = p.sgd(p.method(net, "parameters"), rng.uniform(0.05, 0.5))
     p.method(opt, "zero_grad")
     loss = p.torch("nn.functional.mse_loss", p.call(net, x), y)
     p.method(loss, "backward")
