@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test browser otter-autograder grade assign i18n bench bench-bulk bench-memory bench-compare autograder stats clean
+.PHONY: venv demo test lint browser otter-autograder grade assign i18n bench bench-bulk bench-memory bench-compare autograder stats clean
 
 venv: $(STAMP)
 
@@ -37,6 +37,12 @@ demo: venv
 # as an ordinary user without it, that test is skipped and says why.
 test: venv browser
 	$(PY) -m pytest -q
+
+# ruff (pyflakes, pycodestyle, isort, bugbear, docstrings, noqa codes) and mypy (strict on the engine and the
+# core), both configured in pyproject.toml and pinned in requirements.txt.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
