@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 UPDATE_GOLDENS = "--update-goldens"
 
 
-def grade_cli(assignment: str, paths: list, out: Path, *flags: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def grade_cli(assignment: str, paths: list, out: Path, *flags: str,
+              env: dict | None = None) -> subprocess.CompletedProcess:
     """Run ``python -m autograder grade`` as a user would, in a subprocess."""
-    cmd = [sys.executable, "-m", "autograder", "grade", assignment, *map(str, paths), "--out", str(out), "--quiet", *flags]
+    cmd = [sys.executable, "-m", "autograder", "grade", assignment, *map(str, paths), "--out", str(out), "--quiet",
+           *flags]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, **(env or {})})
 

@@ -61,11 +61,13 @@ def test_student_files_are_up_to_date(tmp_path: Path, name: str) -> None:
 def blocks(master: nbformat.NotebookNode, kind: str) -> list[list[nbformat.NotebookNode]]:
     """The cells inside each `# BEGIN <KIND>` ... `# END <KIND>` raw-cell block of the master."""
     begin, end = (re.compile(rf"#\s+{b}\s+{kind}", re.IGNORECASE) for b in ("begin", "end"))
-    found, current = [], None
+    found: list[list[nbformat.NotebookNode]] = []
+    current: list[nbformat.NotebookNode] | None = None
     for cell in master.cells:
         if cell.cell_type == "raw" and begin.match(cell.source):
             current = []
         elif cell.cell_type == "raw" and end.match(cell.source):
+            assert current is not None, f"an # END {kind} without its # BEGIN {kind}"
             found.append(current)
             current = None
         elif current is not None:
@@ -255,7 +257,8 @@ def test_chinese_public_tests_speak_chinese(name: str) -> None:
     assert tests, "the Chinese notebook ships no public tests"
     english = []
     for question, test in tests.items():
-        sources = [test] if isinstance(test, str) else [doctest_code(c["code"]) for s in test["suites"] for c in s["cases"]]
+        sources = ([test] if isinstance(test, str)
+                   else [doctest_code(c["code"]) for s in test["suites"] for c in s["cases"]])
         messages = [message_text(m) for source in sources for m in assert_messages(source)]
         messages += re.findall(r'failure_message="([^"]*)"', "\n".join(sources))
         assert messages, f"{question}: no assert message to show"

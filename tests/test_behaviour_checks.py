@@ -17,6 +17,7 @@ import json
 import pytest
 
 from autograder.samples import compose, compose_folder
+
 from conftest import ROOT, grade_cli, load_gradebook
 
 FORGED = ROOT / "tests" / "forged"
@@ -73,16 +74,16 @@ def test_a_forged_answer_loses_exactly_its_wrong_rules(graded, assignment, name,
         hints = [t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed"]
         assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {hints}"
     for q, phrase in expected.get("hint", {}).items():
-        hints = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
-        assert phrase in hints, f"{name}: the hints for {q} should say {phrase!r}; they say: {hints}"
+        said = " | ".join(t["output"] for t in results["tests"] if q in t["tags"] and t["status"] == "failed")
+        assert phrase in said, f"{name}: the hints for {q} should say {phrase!r}; they say: {said}"
 
 
 @pytest.mark.parametrize("assignment,name,expected", list(_cases()))
 def test_the_forgery_works_against_the_snapshot_checks_alone(assignment, name, expected, tmp_path, monkeypatch):
     """With the behaviour checks switched off in the grading process, the forged answer gains exactly the
     points ``without_behaviour`` says: the forgery reaches the engine, and only the behaviour checks stop it."""
-    from autograder.engine.sandbox import Limits
     from autograder.api import grade_one
+    from autograder.engine.sandbox import Limits
     from autograder.graders import behaviour
 
     for fn in [n for n in dir(behaviour) if n.startswith("confirm_")]:
@@ -94,5 +95,6 @@ def test_the_forgery_works_against_the_snapshot_checks_alone(assignment, name, e
         scores[r.rule.question] = scores.get(r.rule.question, 0.0) + (r.rule.points if r.passed else 0.0)
     for q, want in expected["without_behaviour"].items():
         assert scores[q] == want, (f"{name}: without the behaviour checks {q} scored {scores[q]}, expected {want}: "
-                                   "the forgery no longer reaches the engine (update it) or the snapshot checks changed")
+                                   "the forgery no longer reaches the engine (update it) "
+                                   "or the snapshot checks changed")
         assert want > expected["scores"][q], f"{name}: without_behaviour must say what the forgery would gain in {q}"

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 
 from autograder.samples import compose
+
 from conftest import ROOT, grade_cli, load_gradebook
 
 HANG = ROOT / "tests" / "hostile" / "hang.py"
@@ -124,7 +125,7 @@ def test_an_empty_folder_gives_an_empty_gradebook_with_the_columns(tmp_path):
     points.update(free_response("access"))
     assert header == ["submission", *points, "total", "status"] and rows == []
     assert possible[0] == results.POINTS_POSSIBLE and possible[-1] == ""
-    assert dict(zip(header[1:-1], map(float, possible[1:-1]))) == {**points, "total": sum(points.values())}
+    assert dict(zip(header[1:-1], map(float, possible[1:-1]), strict=True)) == {**points, "total": sum(points.values())}
     assert load_gradebook(tmp_path / "out") == {}
 
 

@@ -8,14 +8,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autograder.samples import compose
+
 from conftest import ROOT
 
 
-def cli(*args: str, **kw) -> subprocess.CompletedProcess:
+def cli(*args: str | Path, **kw: Any) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=600, **kw)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from autograder.samples import compose
+
 from conftest import ROOT, load_gradebook
 
 QUESTIONS = ["param_shapes", "count_parameters", "get_parameter", "build_rgnet", "FrozenHiddenMLP", "shared_names"]
@@ -41,7 +42,7 @@ submission_2:
 """
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str | Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from autograder.samples import compose
+
 from conftest import ROOT
 
 
@@ -21,6 +22,7 @@ def test_pytest_passes_the_reference_and_fails_a_mistake(tmp_path):
     import re
 
     from autograder.engine import runner
+
     from conftest import GOLDENS
 
     rules = {r.name: r for r in runner.rules("access")}

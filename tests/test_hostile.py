@@ -35,6 +35,7 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from pathlib import Path
 import pytest
 
 from autograder.samples import compose
+
 from conftest import ROOT, grade_cli, load_gradebook
 
 HOSTILE = ROOT / "tests" / "hostile"
@@ -58,7 +60,8 @@ TEMP_FOLDERS = ("/dev/shm", "/tmp", "/var/tmp")
 def nested_json(dest: Path) -> None:
     """A notebook whose JSON nests 100,000 lists deep."""
     depth = 100_000
-    dest.write_text('{"cells": ' + "[" * depth + "]" * depth + ', "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
+    dest.write_text('{"cells": ' + "[" * depth + "]" * depth
+                    + ', "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
 
 
 GENERATED = {"nested_json": nested_json}
@@ -164,7 +167,7 @@ def _listeners() -> dict[str, socket.socket]:
     out["udp4"].bind(("127.0.0.1", 0))
     out["unix"] = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     out["unix"].bind("\0" + MARKER + "-unix")
-    for name, s in out.items():
+    for s in out.values():
         if s.type == socket.SOCK_STREAM:
             s.listen(16)
     return out
@@ -212,7 +215,7 @@ def world():
 
 @dataclass
 class Graded:
-    run: object
+    run: subprocess.CompletedProcess[str]
     book: dict | None
     base: Path
     finished: float  # time.monotonic() when the CLI returned
@@ -295,7 +298,8 @@ def test_nothing_arrived_in_the_folders_planted_outside(graded, world):
     """fake_results tried to write into folders anyone may write to (and restart_loop to count its runs in one):
     the sandbox must not even see them."""
     for folder, before in world.planted.items():
-        assert folder_state(Path(folder)) == before, f"hostile code wrote into {folder}: {sorted(folder_state(Path(folder)))}"
+        after = folder_state(Path(folder))
+        assert after == before, f"hostile code wrote into {folder}: {sorted(after)}"
     assert not (graded.base / "in" / "results.json").exists() and not (graded.base / "in" / "gradebook.json").exists()
 
 
@@ -308,7 +312,8 @@ def test_symlinks_planted_in_out_are_never_followed(graded, world):
     for rel in [*OUT_LINKS, OUT_FOLDER_LINK]:
         assert not (out / rel).is_symlink(), f"{rel} is still a link: grading left it or wrote through it"
     assert (out / "reference.ipynb" / "results.json").is_file() and (out / OUT_FOLDER_LINK / "results.json").is_file()
-    assert json.loads((out / "reference.ipynb" / "results.json").read_text())["score"] == graded.row("reference")["total"]
+    results = json.loads((out / "reference.ipynb" / "results.json").read_text())
+    assert results["score"] == graded.row("reference")["total"]
 
 
 # ------------------------------------------------------------------ cells, processes, network, files

@@ -22,6 +22,7 @@ from babel.messages.pofile import read_po
 
 from autograder import i18n
 from autograder.engine.loader import LoadError, load
+
 from conftest import ROOT, grade_cli
 
 PO = ROOT / "autograder" / "locale" / "zh" / "LC_MESSAGES" / "autograder.po"
@@ -68,7 +69,8 @@ def test_every_message_has_a_chinese_translation(template, catalog):
             untranslated.append(_key(m))
         elif found.fuzzy:
             fuzzy.append(_key(m))
-    assert not untranslated, f"{len(untranslated)} messages have no Chinese translation (make i18n): {untranslated[:10]}"
+    assert not untranslated, (f"{len(untranslated)} messages have no Chinese translation (make i18n): "
+                              f"{untranslated[:10]}")
     assert not fuzzy, f"{len(fuzzy)} translations are fuzzy (review them, then drop the flag): {fuzzy[:10]}"
 
 
@@ -101,13 +103,14 @@ def test_committed_mo_is_the_compiled_po(catalog):
     fresh = gettext.GNUTranslations(io.BytesIO(buf.getvalue()))
     with MO.open("rb") as fh:
         committed = gettext.GNUTranslations(fh)
-    assert committed._catalog == fresh._catalog, "autograder.mo is stale: run make i18n"
+    # _catalog: the messages gettext parsed (no public accessor; typeshed leaves it out)
+    assert committed._catalog == fresh._catalog, "autograder.mo is stale: run make i18n"  # type: ignore[attr-defined]
 
 
 def test_chinese_is_chinese(catalog):
     """Translations read as Chinese: those with words in them hold Han characters."""
-    english = [m.id for m in catalog if m.id and isinstance(m.string, str) and re.search(r"[a-z]{3,} [a-z]{3,}", m.string)
-               and not HAN.search(m.string)]
+    english = [m.id for m in catalog if m.id and isinstance(m.string, str)
+               and re.search(r"[a-z]{3,} [a-z]{3,}", m.string) and not HAN.search(m.string)]
     assert not english, f"translations left in English: {english[:10]}"
 
 
@@ -169,7 +172,8 @@ def test_a_message_made_before_its_language_is_known():
     note = i18n.defer("Graded {file} ({why}); {count} submission files were found, the others were not "
                       "graded: {others}.", file="a.ipynb", why=i18n.defer("the newest notebook"), count=2,
                       others="b.py")
-    assert note == "Graded a.ipynb (the newest notebook); 2 submission files were found, the others were not graded: b.py."
+    assert note == ("Graded a.ipynb (the newest notebook); 2 submission files were found, "
+                    "the others were not graded: b.py.")
     again = i18n.from_portable(json.loads(json.dumps(note.portable())))
     with i18n.using("zh"):
         said = i18n.render(again)

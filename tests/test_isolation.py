@@ -22,7 +22,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from autograder.engine.loader import Submission
 from autograder.engine.sandbox import Limits
 from autograder.engine.student import Program, Student, StudentProblem
 from autograder.samples import compose
+
 from conftest import ROOT, grade_cli, load_gradebook
 from test_hostile import folder_state, kill_marked, marked_processes, nested_json
 
@@ -115,7 +115,8 @@ def forge_huge_frame():
     block = b"\0" * 2**20
     for fd in range(3, 65):
         try:
-            if not (stat.S_ISFIFO(os.fstat(fd).st_mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
+            if not (stat.S_ISFIFO(os.fstat(fd).st_mode)
+                    and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY):
                 continue
             data = memoryview(struct.pack("<I", len(header)) + header)
             while data:
@@ -159,7 +160,8 @@ def ask(student, question: str, fn: str, *args):
 def test_child_sees_no_process_outside_its_sandbox(student, canary):
     seen = ask(student, "processes", "processes")
     assert seen, "the child saw no process at all, not even itself"
-    outside = {pid: cmd for pid, cmd in seen.items() if cmd and (MARKER in cmd or "pytest" in cmd or "autograder grade" in cmd)}
+    outside = {pid: cmd for pid, cmd in seen.items()
+               if cmd and (MARKER in cmd or "pytest" in cmd or "autograder grade" in cmd)}
     assert not outside, f"the child sees processes outside its sandbox: {outside}"
 
 
@@ -228,7 +230,8 @@ def tied_class(tmp_path_factory):
     base = tmp_path_factory.mktemp("tied-class")
     marks = base / "imported"
     marks.mkdir()
-    work = Path(tempfile.mkdtemp(prefix=f"{MARKER}-work-", dir="/tmp"))  # reachable by anyone, as an attacker's would be
+    # reachable by anyone, as an attacker's would be
+    work = Path(tempfile.mkdtemp(prefix=f"{MARKER}-work-", dir="/tmp"))
     try:
         os.chmod(work, 0o777)
         shim = SHIM.format(marks=str(marks))

@@ -7,13 +7,15 @@ import json
 import zipfile
 
 from autograder.engine.loader import load
+
 from conftest import ROOT, grade_cli, load_gradebook
 
 
 def _nb(cells: list[tuple[str, object]]) -> str:
     return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {},
-                       "cells": [{"cell_type": t, "metadata": {}, "source": s, **({"outputs": [], "execution_count": None}
-                                  if t == "code" else {})} for t, s in cells]})
+                       "cells": [{"cell_type": t, "metadata": {}, "source": s,
+                                  **({"outputs": [], "execution_count": None} if t == "code" else {})}
+                                 for t, s in cells]})
 
 
 def test_large_outputs_do_not_matter(tmp_path):

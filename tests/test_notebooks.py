@@ -38,6 +38,7 @@ from nbclient import NotebookClient
 
 from autograder.assign import available, editions, master_path, stem
 from autograder.samples import ANSWER_TAG, solved_notebook
+
 from conftest import grade_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,7 +151,7 @@ async def run_notebook(
 @pytest.fixture(scope="module")
 def executed() -> Iterator[dict[tuple[str, str], object]]:
     """(edition, "master" | "solved" | "blank" | "custom") -> (executed notebook, workdir) or the exception."""
-    jobs: dict[tuple[str, str], object] = {}
+    jobs: dict[tuple[str, str], tuple[nbformat.NotebookNode, str, bool] | ValueError] = {}
     for edition, (name, lang) in EDITIONS.items():
         master = nbformat.read(master_path(name, lang), as_version=4)
         jobs[edition, "master"] = (master, f"{edition}.ipynb", False)
@@ -172,7 +173,7 @@ def executed() -> Iterator[dict[tuple[str, str], object]]:
         todo = [run_notebook(*job, gate) if isinstance(job, tuple) else _raise(job) for job in jobs.values()]
         return await asyncio.gather(*todo, return_exceptions=True)
 
-    results = dict(zip(jobs, asyncio.run(run_all())))
+    results = dict(zip(jobs, asyncio.run(run_all()), strict=True))
     yield results
     for value in results.values():
         if isinstance(value, tuple):
@@ -252,12 +253,12 @@ def test_hidden_graders_give_every_edition_full_marks(tmp_path: Path) -> None:
     tests/test_submissions.py grades), its given cells and all, earns full marks from the same
     hidden graders: the editions differ in words, not in what they ask."""
     others = {edition: name for edition, (name, lang) in EDITIONS.items() if lang != "en"}
-    for edition, name in others.items():
+    for edition in others:
         (tmp_path / edition).mkdir()
         nbformat.write(with_solutions(edition), tmp_path / edition / f"{edition}.ipynb")
     with concurrent.futures.ThreadPoolExecutor(max(1, len(others))) as pool:  # a grading process per notebook
         runs = dict(zip(others, pool.map(
-            lambda e: grade_cli(others[e], [tmp_path / e / f"{e}.ipynb"], tmp_path / e / "out"), others)))
+            lambda e: grade_cli(others[e], [tmp_path / e / f"{e}.ipynb"], tmp_path / e / "out"), others), strict=True))
     for edition, run in runs.items():
         assert run.returncode == 0, run.stderr
         (row,) = json.loads((tmp_path / edition / "out" / "gradebook.json").read_text())["submissions"]

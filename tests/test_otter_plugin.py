@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import shutil
+import subprocess
 import sys
 import tempfile
 import zipfile
@@ -30,6 +30,7 @@ from autograder.assign import assign
 from autograder.engine import runner
 from autograder.otter_plugin import IMPORTABLE_NAME, HiddenGraders, bundle
 from autograder.samples import compose
+
 from conftest import ROOT
 
 ASSIGNMENT = "access"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.engine.loader import Submission
 from autograder.engine import isolation
+from autograder.engine.loader import Submission
 from autograder.engine.sandbox import Limits, Sandbox
 from autograder.engine.student import Program, Student, StudentCrashed, StudentRaised
 
@@ -37,7 +37,8 @@ def world(checkout):
     s = socket.socket()
     s.settimeout(2)
     return {"pids": sorted(p for p in os.listdir("/proc") if p.isdigit()), "net": s.connect_ex(("127.0.0.1", 22)),
-            "kit": [p for p in ("solutions", "tests", "autograder/graders") if os.path.exists(os.path.join(checkout, p))],
+            "kit": [p for p in ("solutions", "tests", "autograder/graders")
+                    if os.path.exists(os.path.join(checkout, p))],
             "root": sorted(os.listdir("/")), "tmp": os.listdir("/tmp"), "home": os.environ.get("HOME"),
             "writable": [d for d in ("/", "/kit", "/kit/stubs", "/etc", "/dev", "/usr", "/tmp", "/dev/shm")
                          if os.access(d, os.W_OK)]}
@@ -89,8 +90,9 @@ def student(monkeypatch):
 def test_child_sees_no_secret_and_a_minimal_environment(student, tmp_path):
     seen = _spy(student, str(tmp_path))
     assert "AUTOGRADER_SECRET" not in seen["env"]
-    assert set(seen["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                "MPLBACKEND", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED", "LC_CTYPE"}
+    assert set(seen["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                "OPENBLAS_NUM_THREADS", "MPLBACKEND", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED",
+                                "LC_CTYPE"}
     assert seen["cwd_entries"] == [], "the child starts in an empty directory"
     assert seen["parent_env"] is None or "s3cret-value" not in seen["parent_env"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.engine import runner
-from autograder.engine.snapshot import MissingName, Snapshot
+from autograder.engine.snapshot import Snapshot
 from autograder.engine.values import ModuleRef, TensorRef
 
 

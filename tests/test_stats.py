@@ -12,7 +12,8 @@ from conftest import ROOT
 
 def test_statistical_sweep_small():
     run = subprocess.run([sys.executable, "-m", "tools.stats", "init", "--secrets", "4", "--wrong-secrets", "1",
-                          "--laws", "30", "--jobs", "2", "--prefix", "ci"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          "--laws", "30", "--jobs", "2", "--prefix", "ci"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "observed false failures: 0 (reference: 0); observed misses: 0" in run.stdout, run.stdout[-2000:]
     assert "runs with grader errors: 0" in run.stdout, run.stdout[-2000:]
@@ -21,8 +22,7 @@ def test_statistical_sweep_small():
 def test_statistical_rules_spend_at_most_1e_6_per_submission():
     """Every init rule that spends false-failure probability is counted: 7 rules × 1e-6 / 7 = 1e-6 per submission."""
     from autograder.engine import runner
-    from autograder.graders import init_stats as st
-    from autograder.graders import test_init as t
+    from autograder.graders import init_stats as st, test_init as t
 
     spending = []
     for rule in runner.rules("init"):

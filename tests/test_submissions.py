@@ -22,6 +22,7 @@ import pytest
 
 from autograder.engine import runner
 from autograder.samples import compose_folder
+
 from conftest import GOLDENS, ROOT, golden_number, golden_text, grade_cli, load_gradebook
 
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -51,6 +52,11 @@ def _cases():
 def _failed_hints(results: dict, question: str) -> str:
     """What the student reads for the question's failed checks, joined."""
     return " | ".join(t["output"] for t in results["tests"] if question in t["tags"] and t["status"] == "failed")
+
+
+def _outcomes(results: dict) -> list[tuple[str, str, float]]:
+    """(rule, outcome, score) of every check in a results.json, in order."""
+    return [(t["extra_data"]["rule"], t["extra_data"]["outcome"], t["score"]) for t in results["tests"]]
 
 
 def assert_hint_says(phrase: str, hints: str, where: str) -> None:
@@ -99,7 +105,8 @@ def test_submission_loses_exactly_its_questions(graded, assignment, name, expect
     scores = (expected or {}).get("scores", {})
     for q, got in row["questions"].items():
         want = scores.get(q, got["max_score"])
-        assert got["score"] == want, f"{name}: {q} scored {got['score']}, expected {want}; hints: {_failed_hints(results, q)}"
+        assert got["score"] == want, (f"{name}: {q} scored {got['score']}, expected {want}; "
+                                      f"hints: {_failed_hints(results, q)}")
     for q, phrase in (expected or {}).get("hint", {}).items():
         assert_hint_says(phrase, _failed_hints(results, q), f"{name}: the hints for {q}")
 
@@ -173,8 +180,7 @@ def test_zh_submissions_score_as_english_with_chinese_hints(graded, graded_zh, a
         en = json.loads((out / f"{name}.ipynb" / "results.json").read_text())
         zh = json.loads((out_zh / f"{name}.ipynb" / "results.json").read_text())
         assert zh["extra_data"]["lang"] == "zh" and en["extra_data"]["lang"] == "en"
-        outcomes = lambda r: [(t["extra_data"]["rule"], t["extra_data"]["outcome"], t["score"]) for t in r["tests"]]
-        assert outcomes(zh) == outcomes(en), f"{name}: the Chinese notebook is graded differently"
+        assert _outcomes(zh) == _outcomes(en), f"{name}: the Chinese notebook is graded differently"
         row = book_zh[f"{name}.ipynb"]
         scores = expected.get(name, {}).get("scores", {})
         for q, got in row["questions"].items():

@@ -20,7 +20,7 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,13 +73,15 @@ PROBE = r"""
 
 def _results(name: str, fails: dict[str, str]) -> tuple[dict, dict]:
     """A results.json and gradebook row: two 1-point rules per question, failing with the given hints."""
-    tests, questions = [], {}
+    tests: list[dict[str, Any]] = []
+    questions: dict[str, dict[str, float]] = {}
     for q in QUESTIONS:
         for k in range(2):
             hint = fails.get(q) if k == 0 else None
             tests.append({"name": f"{q}: rule {k} of {q}", "score": 0.0 if hint else 1.0, "max_score": 1.0,
                           "status": "failed" if hint else "passed", "output": hint or "", "visibility": "visible",
-                          "tags": [q], "extra_data": {"rule": f"test_{q}_{k}", "outcome": "failed" if hint else "passed"}})
+                          "tags": [q],
+                          "extra_data": {"rule": f"test_{q}_{k}", "outcome": "failed" if hint else "passed"}})
             s = questions.setdefault(q, {"score": 0.0, "max_score": 0.0})
             s["score"] += tests[-1]["score"]
             s["max_score"] += 1.0
@@ -114,6 +116,7 @@ def measured(tmp_path_factory) -> dict:
     probe.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
                      .replace("</body>", PROBE + "</body>"))
     profile = tmp_path_factory.mktemp("chromium-profile")
+    assert CHROMIUM is not None  # the module is skipped without it
     done = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -135,7 +138,8 @@ def test_nothing_is_clipped_at_1280_px(measured):
 def test_every_failure_group_is_laid_out_with_its_students(measured):
     groups = measured["byCount"]
     assert len(groups) == GROUPS and all(g["height"] > 0 for g in groups)
-    assert {g["hint"].split(":")[0] for g in groups} == {f"mistake number {chr(65 + g)}{chr(65 + g)}" for g in range(GROUPS)}
+    mistakes = {f"mistake number {chr(65 + g)}{chr(65 + g)}" for g in range(GROUPS)}
+    assert {g["hint"].split(":")[0] for g in groups} == mistakes
     # 40 students over 24 groups: the first 16 groups have two students, the rest one
     assert sorted((g["count"], g["students"]) for g in groups) == sorted([(2, 2)] * 16 + [(1, 1)] * 8)
     tops = [g["top"] for g in groups]

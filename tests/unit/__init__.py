@@ -1,1 +1,2 @@
-"""The fast layer: unit tests of one module each (``test_<module>.py``), no sandbox, no subprocess; ``pytest tests/unit``."""
+"""The fast layer: unit tests of one module each (``test_<module>.py``), no sandbox, no subprocess;
+``pytest tests/unit``."""

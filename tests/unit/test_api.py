@@ -133,7 +133,8 @@ def test_a_student_folder_with_several_files_keeps_the_note(tmp_path: Path) -> N
     _touch(tmp_path / "eve" / "x.py", 100)
     _touch(tmp_path / "eve" / "access.ipynb", 50)
     (sub,) = api.find_submissions([tmp_path], "access")
-    assert sub.path == tmp_path / "eve" / "access.ipynb" and "others" in sub.note.params
+    assert sub.path == tmp_path / "eve" / "access.ipynb"
+    assert isinstance(sub.note, i18n.Message) and "others" in sub.note.params
 
 
 def test_two_submissions_of_one_name_get_their_own(tmp_path: Path) -> None:

@@ -259,12 +259,13 @@ def test_the_parent_decodes_snapshots_once_student_is_imported() -> None:
     from autograder.engine import student  # noqa: F401  (registers the snapshot decoder)
     from autograder.engine.snapshot import Snapshot, take
 
-    net = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    linear = torch.nn.Linear(2, 2)
+    net = torch.nn.Sequential(linear)
     enc = codec.Encoder()
     node = take(net, enc)
     snap = codec.decode({"t": "list", "v": [node]}, enc.blobs)[0]
     assert isinstance(snap, Snapshot) and [n for n, _ in snap.named_params] == ["0.weight", "0.bias"]
-    assert torch.equal(snap.param_named("0.bias").data, net[0].bias.detach())
+    assert torch.equal(snap.param_named("0.bias").data, linear.bias.detach())
 
 
 # ---------------------------------------------------------------- layering
@@ -278,7 +279,7 @@ def engine_imports() -> dict[str, set[str]]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.level == 1:
                 deps |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("autograder.engine."):
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("autograder.engine."):
                 deps.add(node.module.split(".")[2])
             elif isinstance(node, ast.Import):
                 deps |= {a.name.split(".")[2] for a in node.names if a.name.startswith("autograder.engine.")}

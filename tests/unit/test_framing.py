@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from typing import Callable
+from typing import Callable, Sequence
 
 import pytest
 
@@ -27,7 +27,7 @@ def reader(data: bytes) -> tuple[Callable[[int], bytes], list[int]]:
     return read, asked
 
 
-def raw_frame(header: object, blobs: list[bytes] = ()) -> bytes:
+def raw_frame(header: object, blobs: Sequence[bytes] = ()) -> bytes:
     """A frame whose header is any JSON value, as a forged frame may be."""
     data = json.dumps(header).encode()
     return struct.pack("<I", len(data)) + data + b"".join(blobs)

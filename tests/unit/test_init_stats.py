@@ -98,7 +98,8 @@ def test_normal_law_names_the_mistake():
     assert spread is not None and spread.check == "spread" and spread.ratio == pytest.approx(10, rel=0.02)
     fan_in, fan_out = 250, 520  # He with fan_out instead of fan_in
     wrong_fan = st.normal_law(_normal(math.sqrt(2 / fan_out), 2), math.sqrt(2 / fan_in), LAYER_ALPHA)
-    assert wrong_fan.check == "spread" and wrong_fan.ratio == pytest.approx(math.sqrt(fan_in / fan_out), rel=0.02)
+    assert wrong_fan is not None and wrong_fan.check == "spread"
+    assert wrong_fan.ratio == pytest.approx(math.sqrt(fan_in / fan_out), rel=0.02)
     flat_top = st.normal_law(_uniform(0.01 * math.sqrt(3), 3), 0.01, LAYER_ALPHA)  # uniform with the right std
     assert flat_top is not None and flat_top.check == "shape" and flat_top.detail == "uniform"
     g = _gen(6)  # Laplace with the right std (heavier tails): the difference of two exponentials
@@ -107,18 +108,19 @@ def test_normal_law_names_the_mistake():
     assert found is not None and found.check == "shape" and found.detail == ""
     broken = _normal(0.01, 4)
     broken[7] = float("nan")
-    assert st.normal_law(broken, 0.01, LAYER_ALPHA).detail == "not finite"
+    nan = st.normal_law(broken, 0.01, LAYER_ALPHA)
+    assert nan is not None and nan.detail == "not finite"
 
 
 def test_uniform_law_names_the_mistake():
     fan_in, fan_out = 250, 520
     a = math.sqrt(6 / (fan_in + fan_out))
     xavier_normal = st.uniform_law(_normal(math.sqrt(2 / (fan_in + fan_out)), 1), a, LAYER_ALPHA)
-    assert xavier_normal.check == "support" and xavier_normal.detail == "normal"
+    assert xavier_normal is not None and xavier_normal.check == "support" and xavier_normal.detail == "normal"
     too_wide = st.uniform_law(_uniform(2 * a, 2), a, LAYER_ALPHA)
-    assert too_wide.check == "support" and too_wide.detail == ""
+    assert too_wide is not None and too_wide.check == "support" and too_wide.detail == ""
     too_narrow = st.uniform_law(_uniform(a / 2, 3), a, LAYER_ALPHA)
-    assert too_narrow.check == "spread" and too_narrow.ratio == pytest.approx(0.5, rel=0.02)
+    assert too_narrow is not None and too_narrow.check == "spread" and too_narrow.ratio == pytest.approx(0.5, rel=0.02)
     # inside (-a, a) with exactly the second moment of U(-a, a), but not uniform: only ±a/√3
     signs = torch.where(torch.rand(N, generator=_gen(5)) < 0.5, 1.0, -1.0)
     shape = st.uniform_law(signs * a / math.sqrt(3), a, LAYER_ALPHA)
@@ -138,11 +140,13 @@ def test_my_init_law_names_the_mistake(zero, check, detail):
 
 
 def test_my_init_law_checks_the_largest_values_and_the_nonzero_shape():
-    assert st.my_init_law(_my_init(2) * 1.5, LAYER_ALPHA).detail == "large"
+    large = st.my_init_law(_my_init(2) * 1.5, LAYER_ALPHA)
+    assert large is not None and large.detail == "large"
     # the right zeros and support, but the nonzero entries piled at ±5: only the KS test can tell
     w = _my_init(3)
     piled = torch.where(w == 0, w, torch.sign(w) * (5 + (w.abs() - 5) ** 2 / 5))
-    assert st.my_init_law(piled, LAYER_ALPHA).check == "shape"
+    found = st.my_init_law(piled, LAYER_ALPHA)
+    assert found is not None and found.check == "shape"
 
 
 # ------------------------------------------------------------------ the false-failure bound holds

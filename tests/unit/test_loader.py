@@ -17,8 +17,17 @@ from typing import Any
 import pytest
 
 from autograder.engine import loader
-from autograder.engine.loader import (MAX_CELLS, MAX_CODE, LoadError, cell_magic, first_line, load, split_cells,
-                                      split_percent_cells, strip_magics)
+from autograder.engine.loader import (
+    MAX_CELLS,
+    MAX_CODE,
+    LoadError,
+    cell_magic,
+    first_line,
+    load,
+    split_cells,
+    split_percent_cells,
+    strip_magics,
+)
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -112,7 +121,8 @@ def test_a_notebook_names_its_assignment_through_otter_metadata(tmp_path):
         nb = _nb([("code", "x = 1")], metadata={"otter": {"assignment_name": odd}})
         assert load(_write(tmp_path / "c.ipynb", nb)).assignment is None, odd
     for otter in ("init", ["init"], None):  # otter's metadata of the wrong shape
-        assert load(_write(tmp_path / "d.ipynb", _nb([("code", "x = 1")], metadata={"otter": otter}))).assignment is None
+        notebook = _write(tmp_path / "d.ipynb", _nb([("code", "x = 1")], metadata={"otter": otter}))
+        assert load(notebook).assignment is None
     broken = _nb_data([("code", "x = 1")])
     broken["metadata"] = "not a dict"
     assert load(_write(tmp_path / "e.ipynb", json.dumps(broken))).assignment is None
@@ -263,7 +273,8 @@ def test_nbconvert_script_export_is_read_as_its_cells(tmp_path):
     sub = load(_write(tmp_path / "access.py", NBCONVERT_SCRIPT))
     assert [c.strip() for c in sub.cells] == ["pass\nimport torch\npass\npass", "def f(x):\n    return x + 1\npass",
                                               "if True:\n    pass\n    r = f(2)"]
-    assert sub.labels[0] == 'the code cell starting "get_ipython().run_line_magic(\'matplotlib\', \'inline\')" (line 10)'
+    assert sub.labels[0] == ('the code cell starting "get_ipython().run_line_magic(\'matplotlib\', \'inline\')" '
+                             '(line 10)')
     assert len(sub.notes) == 1 and "(line 25) was skipped: the cell magic %%bash" in sub.notes[0]
     namespace: dict = {}
     for cell in sub.cells:  # the cells run as plain Python: no get_ipython, no NameError
@@ -291,8 +302,9 @@ def test_a_cell_magic_call_that_is_not_literal_is_not_run():
 def test_zip_with_one_notebook_ignores_the_rest(tmp_path):
     p = _zip(tmp_path / "export.zip", {"hw/access.ipynb": _nb([("code", "x = 1")]),
                                        ".OTTER_LOG": b"\x80\x04not-to-be-unpickled", "data.pkl": b"\x80\x04",
-                                       "__MACOSX/hw/._access.ipynb": b"\x00\x05", "hw/.ipynb_checkpoints/access-checkpoint.ipynb":
-                                       _nb([("code", "old = 1")]), "hw/dir.ipynb/": b""})
+                                       "__MACOSX/hw/._access.ipynb": b"\x00\x05",
+                                       "hw/.ipynb_checkpoints/access-checkpoint.ipynb": _nb([("code", "old = 1")]),
+                                       "hw/dir.ipynb/": b""})
     sub = load(p)
     assert sub.cells == ["x = 1"] and sub.notes == ["graded the notebook hw/access.ipynb from the zip"]
     assert sub.name == "export.zip" and sub.digest == hashlib.sha256(p.read_bytes()).hexdigest()

@@ -99,7 +99,7 @@ def test_materialize_runs_one_forward_in_the_top_specs_dtype():
 def test_a_seed_makes_values_reproducible():
     spec = {"k": "seq", "children": [["0", linear(4, 3)], ["1", {"k": "bn1d", "n": 3}]]}
     a, b, c = build(spec, 7), build(spec, 7), build(spec, 8)
-    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
     assert not torch.equal(a[0].weight, c[0].weight)
 
 
@@ -115,7 +115,7 @@ def test_ties_put_one_parameter_into_two_modules():
     assert m.inner[0].bias is not m[0].bias
     assert _names(m) == ["0.weight", "0.bias", "inner.0.weight", "inner.0.bias"]
     again = build(spec, 2)  # the child's build and the parent's agree value for value
-    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), again.parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), again.parameters(), strict=True))
 
 
 def test_ties_come_after_materialize():
@@ -139,7 +139,7 @@ def test_zoo_families_that_need_ties_and_zero_are_right_wherever_built():
 
     rng = random.Random(5)
     tied = build(zoo.tied(rng), 1)
-    groups = {}
+    groups: dict[int, list[str]] = {}
     for n, p in tied.named_parameters(remove_duplicate=False):
         groups.setdefault(id(p), []).append(n)
     assert sorted(len(g) for g in groups.values()) == [1, 1, 2]  # the tied weight, two biases

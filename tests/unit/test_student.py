@@ -14,8 +14,19 @@ from autograder.engine import child, framing
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import Limits
 from autograder.engine.snapshot import Snapshot
-from autograder.engine.student import (GraderError, Program, ProtocolMismatch, RunResult, Slot, Student,
-                                       StudentCrashed, StudentProblem, StudentRaised, StudentTimeout, match_answers)
+from autograder.engine.student import (
+    GraderError,
+    Program,
+    ProtocolMismatch,
+    RunResult,
+    Slot,
+    Student,
+    StudentCrashed,
+    StudentProblem,
+    StudentRaised,
+    StudentTimeout,
+    match_answers,
+)
 from autograder.engine.values import Raised, TensorRef
 
 LINEAR = {"k": "linear", "in": 2, "out": 3}

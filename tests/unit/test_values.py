@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 from autograder.engine import values
 from autograder.engine.values import ModuleRef, NumpyFloat, NumpyInt, Raised, TensorRef, TorchSize
@@ -32,7 +33,7 @@ def test_raised_is_a_by_its_class_or_a_base() -> None:
 def test_refs_compare_by_identity_not_by_fields() -> None:
     # two refs with equal fields may stand for two objects of two programs: only ``oid`` says "same"
     assert ModuleRef(oid=1, cls="Linear") != ModuleRef(oid=1, cls="Linear")
-    fields = dict(oid=0, cls="Parameter", dtype="float32", shape=(1,), requires_grad=True, is_leaf=True,
+    fields: dict[str, Any] = dict(oid=0, cls="Parameter", dtype="float32", shape=(1,), requires_grad=True, is_leaf=True,
                   grad_fn=None, is_parameter=True, lazy=False)
     assert TensorRef(**fields) != TensorRef(**fields)
 
