@@ -25,7 +25,7 @@ DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16"
 BUILTIN_TAGS = frozenset({"none", "bool", "str", "int", "float", "np", "list", "tuple", "size", "dict", "tensor",
                           "dtype", "module", "object", "raised"})
 
-Decoder = Callable[[dict, list], Any]  # (node, blobs) -> value
+Decoder = Callable[[dict[str, Any], list[bytes]], Any]  # (node, blobs) -> value
 _DECODERS: dict[str, Decoder] = {}
 
 
@@ -51,7 +51,7 @@ def decode(node: Any, blobs: list[bytes]) -> Any:
     if not isinstance(node, dict):
         raise ChannelError("malformed value")
     t = node.get("t")
-    v = node.get("v")
+    v: Any = node.get("v")  # untrusted: a wrong kind of value raises, as the docstring says
     if t == "none":
         return None
     if t in ("bool", "str"):
@@ -102,7 +102,7 @@ def decode(node: Any, blobs: list[bytes]) -> Any:
     raise ChannelError(f"unknown value tag {t!r}")
 
 
-def decode_tensor(node: dict, blobs: list[bytes]) -> TensorRef:
+def decode_tensor(node: dict[str, Any], blobs: list[bytes]) -> TensorRef:
     """A tensor node as a ``TensorRef``: its values checked against its dtype and shape, then rebuilt."""
     import torch
 
@@ -164,7 +164,7 @@ class Encoder:
         self.blobs.append(data)
         return len(self.blobs) - 1
 
-    def encode(self, obj: Any, depth: int = 0) -> dict:
+    def encode(self, obj: Any, depth: int = 0) -> dict[str, Any]:
         """The tagged JSON node of ``obj`` (its tensors' bytes go to ``blobs``)."""
         import torch
 
@@ -207,7 +207,7 @@ class Encoder:
                 return {"t": "np", "kind": "f", "dtype": str(obj.dtype), "v": float(obj)}
         return self.opaque(obj)
 
-    def opaque(self, obj: Any) -> dict:
+    def opaque(self, obj: Any) -> dict[str, Any]:
         """Any other object: its class name and a truncated repr."""
         try:
             text = repr(obj)[:300]
@@ -215,7 +215,7 @@ class Encoder:
             text = "<repr failed>"
         return {"t": "object", "cls": _qualname(obj), "repr": text}
 
-    def tensor(self, t: Any, with_grad: bool = True) -> dict:
+    def tensor(self, t: Any, with_grad: bool = True) -> dict[str, Any]:
         """A tensor's node: identity, metadata, its values as a blob (none while lazy), and its ``.grad``."""
         import torch
         from torch.nn.parameter import is_lazy
@@ -250,7 +250,7 @@ def _qualname(obj: Any) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def raised(exc: BaseException) -> dict:
+def raised(exc: BaseException) -> dict[str, Any]:
     """Encode an exception the student's code raised (child side): its class, message and bases."""
     try:
         message = str(exc)[:2000]

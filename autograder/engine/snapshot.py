@@ -15,7 +15,7 @@ from .codec import Encoder, decode_tensor
 from .values import ModuleRef, TensorRef
 
 
-def take(module: Any, enc: Encoder) -> dict:
+def take(module: Any, enc: Encoder) -> dict[str, Any]:
     """Child side: encode a module's parameters, buffers and submodules (names with duplicates)."""
     import torch
 
@@ -48,7 +48,7 @@ class MissingName(AssertionError, KeyError):
         return str(self.args[0])
 
 
-class Names(dict):
+class Names(dict[str, TensorRef]):
     """A dict of parameters by name whose missing keys raise ``MissingName``."""
 
     def __missing__(self, name: str) -> Any:
@@ -71,7 +71,7 @@ class Snapshot:
     training: bool
 
     @classmethod
-    def decode(cls, node: dict, blobs: list[bytes]) -> Snapshot:
+    def decode(cls, node: dict[str, Any], blobs: list[bytes]) -> Snapshot:
         """Parent side: the snapshot node ``take`` made (the codec's decoder for the "snapshot" tag)."""
         return cls(
             oid=int(node["oid"]), cls=str(node["cls"]),

@@ -25,7 +25,7 @@ class NumpyFloat(float):
     dtype: str = "float64"
 
 
-class TorchSize(tuple):
+class TorchSize(tuple[int, ...]):
     """A ``torch.Size`` the student returned: it is a tuple, as the contract says."""
 
 
