@@ -34,7 +34,10 @@ child sees it. ``linear`` is the one way graders write a Linear's spec.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # torch is imported on first use, never by importing this module
+    import torch
 
 
 class SpecError(ValueError):
@@ -106,20 +109,20 @@ def _check(spec: Any, top: bool, where: str, ids: set[str]) -> None:
         ids.add(spec["id"])
 
 
-def linear(n_in: int, n_out: int, bias: bool = True, **extra: Any) -> dict:
+def linear(n_in: int, n_out: int, bias: bool = True, **extra: Any) -> dict[str, Any]:
     """The spec of an ``nn.Linear(n_in, n_out, bias)``; ``extra`` adds keys (``dtype``, ``frozen``, ``id``)."""
     return {"k": "linear", "in": n_in, "out": n_out, "bias": bias, **extra}
 
 
-def _torch():
+def _torch() -> Any:  # Any: the modules a spec builds are known only when it is read
     import torch
     return torch
 
 
-def make_classes():
+def make_classes() -> tuple[type[torch.nn.Module], type[torch.nn.Module], type[torch.nn.Module]]:
     """Module classes used by specs, created once torch is imported."""
-    torch = _torch()
-    nn = torch.nn
+    import torch
+    from torch import nn
 
     class Custom(nn.Module):
         """A custom module: children, ModuleList/ModuleDict, own parameters, buffers, plain tensors.
@@ -132,7 +135,7 @@ def make_classes():
             super().__init__()
             self._order: list[str] = []
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             for name in self._order:
                 child = getattr(self, name)
                 if isinstance(child, nn.ModuleList):
@@ -153,7 +156,7 @@ def make_classes():
             self.rand_weight = torch.rand((20, 20))
             self.linear = nn.LazyLinear(20)
 
-        def forward(self, X):
+        def forward(self, X: torch.Tensor) -> torch.Tensor:
             X = self.linear(X)
             X = torch.relu(X @ self.rand_weight + 1)
             X = self.linear(X)
@@ -168,24 +171,25 @@ def make_classes():
             super().__init__()
             self.grad_enabled: list[bool] = []
 
-        def forward(self, x):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             self.grad_enabled.append(bool(torch.is_grad_enabled()))
             return x
 
     return Custom, FixedHiddenMLP, Spy
 
 
-_CLASSES = None
+_CLASSES: tuple[type[torch.nn.Module], type[torch.nn.Module], type[torch.nn.Module]] | None = None
 
 
-def classes():
+def classes() -> tuple[type[torch.nn.Module], type[torch.nn.Module], type[torch.nn.Module]]:
+    """``make_classes()``, made once: (Custom, FixedHiddenMLP, Spy)."""
     global _CLASSES
     if _CLASSES is None:
         _CLASSES = make_classes()
     return _CLASSES
 
 
-def build(spec: dict, seed: int | None = None) -> Any:
+def build(spec: dict[str, Any], seed: int | None = None) -> Any:
     """Build the module a spec describes (``SpecError`` for a malformed one); with a seed, its values are
     reproducible. Then the top-level keys: ``materialize``, ``ties``, ``zero``, in that order."""
     check(spec)
@@ -211,7 +215,7 @@ def _walk(module: Any, path: list[str]) -> Any:
     return module
 
 
-def _build(spec: dict, registry: dict) -> Any:
+def _build(spec: dict[str, Any], registry: dict[str, Any]) -> Any:
     torch = _torch()
     nn = torch.nn
     Custom, FixedHiddenMLP, Spy = classes()
@@ -219,6 +223,7 @@ def _build(spec: dict, registry: dict) -> Any:
     if k == "ref":
         return registry[spec["id"]]
     dtype = getattr(torch, spec.get("dtype", "float32"))
+    m: Any  # a module of the spec's kind: its attributes are known only at run time
     if k == "linear":
         m = nn.Linear(spec["in"], spec["out"], bias=spec.get("bias", True), dtype=dtype)
     elif k == "lazylinear":
