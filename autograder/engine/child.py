@@ -24,9 +24,12 @@ import os
 import resource
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from . import codec, framing, snapshot, specs, values
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 
 class Timeout(BaseException):
@@ -38,7 +41,7 @@ class StepError(Exception):
     """A probe step is malformed (a bug in a grader, not the student's fault)."""
 
 
-def _alarm(signum, frame):
+def _alarm(signum: int, frame: object) -> None:
     raise Timeout("time limit reached")
 
 
@@ -64,10 +67,12 @@ class SGD:
         self.lr = lr
 
     def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``None``, as ``torch.optim`` does by default)."""
         for q in self.params:
             q.grad = None
 
     def step(self) -> None:
+        """One update: each parameter with a gradient moves by ``-lr`` times it."""
         import torch
 
         with torch.no_grad():
@@ -77,17 +82,21 @@ class SGD:
 
 
 class Child:
+    """The student's namespace and the two pipes: runs cells and probe programs as the parent asks."""
+
     def __init__(self, rfd: int, wfd: int) -> None:
         self.rfd, self.wfd = rfd, wfd
         self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        self._blobs: list[bytes] = []  # the blobs of the request being served
 
     # ------------------------------------------------------------ cells
     def exec_cells(self, cells: list[str], skip: list[int], limit: float) -> None:
+        """Run the cells not in ``skip`` in order, each within ``limit`` seconds; a frame before and after each."""
         for i, source in enumerate(cells):
             if i in skip:
                 continue
             framing.write_frame(self.wfd, {"event": "cell", "index": i})
-            status: dict = {"ok": True}
+            status: dict[str, Any] = {"ok": True}
             try:
                 code = compile(source, f"<cell {i + 1}>", "exec")
                 with deadline(limit):
@@ -100,16 +109,17 @@ class Child:
             framing.write_frame(self.wfd, {"event": "cell_done", "index": i, **status})
 
     # ------------------------------------------------------------ programs
-    def run_program(self, steps: list[dict], limit: float) -> None:
+    def run_program(self, steps: list[dict[str, Any]], limit: float) -> None:
+        """Run a probe program within ``limit`` seconds and answer its ``ret`` steps in one frame."""
         import torch
 
         enc = codec.Encoder()
         slots: dict[str, Any] = {}
-        results: dict[str, dict] = {}  # answers keyed by the slot the parent asked for (steps with "ret")
-        raised: dict | None = None
+        results: dict[str, dict[str, Any]] = {}  # answers keyed by the slot the parent asked for (steps with "ret")
+        raised: dict[str, Any] | None = None
         status = "ok"
 
-        def arg(node):
+        def arg(node: Any) -> Any:
             if isinstance(node, dict) and "slot" in node:
                 return slots[node["slot"]]
             return self.decode_arg(node, blobs)
@@ -149,7 +159,8 @@ class Child:
             framing.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": {}, "raised":
                 {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}})
 
-    def encode_result(self, value: Any, enc: codec.Encoder) -> dict:
+    def encode_result(self, value: Any, enc: codec.Encoder) -> dict[str, Any]:
+        """An answering step's value as a node: a caught exception, a snapshot, or the value itself."""
         if isinstance(value, _Caught):
             return codec.raised(value.exc)
         if isinstance(value, _Snap):
@@ -157,9 +168,12 @@ class Child:
         return enc.encode(value)
 
     def decode_arg(self, node: Any, blobs: list[bytes]) -> Any:
+        """A probe argument from the parent, as plain objects (tensors as tensors)."""
         return _plain(codec.decode(node, blobs))
 
-    def step(self, op: str, step: dict, slots: dict, arg, enc, torch) -> Any:
+    def step(self, op: str, step: dict[str, Any], slots: dict[str, Any], arg: Callable[[Any], Any],
+             enc: codec.Encoder, torch: ModuleType) -> Any:
+        """Run one probe step and return its value (a malformed step is a ``StepError``)."""
         if op == "seed":
             torch.manual_seed(int(step["seed"]))
             return None
@@ -206,7 +220,8 @@ class Child:
             handles = []
             for _, m in module.named_modules():
                 key = enc.ids.of(m)
-                handles.append(m.register_forward_hook(lambda mod, i, o, key=key: counts.__setitem__(key, counts.get(key, 0) + 1)))
+                handles.append(m.register_forward_hook(
+                    lambda mod, i, o, key=key: counts.__setitem__(key, counts.get(key, 0) + 1)))
             try:
                 out = module(*[arg(a) for a in step.get("args", [])])
             finally:
@@ -223,6 +238,7 @@ class Child:
 
     # ------------------------------------------------------------ main loop
     def serve(self) -> None:
+        """Answer the parent's requests until it says exit or closes the pipe."""
         while True:
             try:
                 request, self._blobs = framing.read_frame(self.rfd)
@@ -245,13 +261,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value) if type(value) in (list, tuple) else tuple(_plain(v) for v in value)
+        if type(value) in (list, tuple):
+            return type(value)(_plain(v) for v in value)
+        return tuple(_plain(v) for v in value)  # a TorchSize (a tuple subclass) comes back a plain tuple
     return value
 
 
-def _answer_key(step: dict) -> str:
+def _answer_key(step: dict[str, Any]) -> str:
     """The slot an answering step answers for: its own output, or the slot a "return" step names."""
-    return step["out"] if "out" in step else step["slot"]
+    key: str = step["out"] if "out" in step else step["slot"]
+    return key
 
 
 class _Caught:
@@ -270,11 +289,11 @@ class deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 0.01))
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         signal.setitimer(signal.ITIMER_REAL, 0)
         return False
 
