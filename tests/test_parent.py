@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
 import pytest
 
@@ -196,7 +197,7 @@ class _DyingSandbox:
         type(self).spawned += 1
         self.frames: list[dict] = []
 
-    def send(self, header: dict, blobs=()) -> None:
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
         if header.get("cmd") == "exec":
             todo = [i for i in range(len(header["cells"])) if i not in header["skip"]]
             self.frames = [{"event": "cell", "index": todo[0]}] if todo else [{"event": "exec_done"}]
@@ -204,13 +205,16 @@ class _DyingSandbox:
     def wait_ready(self) -> None:
         pass
 
-    def receive(self, deadline: float):
+    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
         if self.frames:
             return self.frames.pop(0), []
         raise ChildGone("the process running your code exited (exit status 1)")
 
-    def take_output(self):
+    def take_output(self) -> tuple[str, bool]:
         return "", False
+
+    def strays(self) -> bool:
+        return False
 
     def kill(self) -> None:
         pass

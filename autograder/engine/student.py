@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, NoReturn, Protocol, Sequence
 
 from .. import i18n
 from ..i18n import N_, _
@@ -43,7 +43,8 @@ _DEATHS = (  # the sandbox's reasons that carry a value: (English pattern, msgid
      N_("the process running your code exited (exit status {value})")),
     (re.compile(r"your code wrote garbage into the grader's channel \(a frame over its (\d+) MiB limit\)"),
      N_("your code wrote garbage into the grader's channel (a frame over its {value} MiB limit)")),
-    (re.compile(r"the grading process could not start \((.*)\)", re.S), N_("the grading process could not start ({value})")),
+    (re.compile(r"the grading process could not start \((.*)\)", re.S),
+     N_("the grading process could not start ({value})")),
 )
 
 
@@ -72,7 +73,7 @@ class StudentRaised(StudentProblem):
     def __init__(self, what: str, error: Raised) -> None:
         self.error = error
         message = error.message if len(error.message) < 300 else error.message[:300] + "…"
-        if error.is_a("MemoryError") or "can't allocate memory" in error.message or "not enough memory" in error.message:
+        if error.is_a("MemoryError") or any(s in error.message for s in ("can't allocate memory", "not enough memory")):
             hint = _("{what} ran out of memory (the limit is per question)").format(what=what)
         elif error.type == "NameError" and "is not defined" in error.message and what.split("(")[0] in error.message:
             hint = _("{name} is not defined: write it in a code cell (check its spelling)").format(
@@ -112,7 +113,8 @@ class Slot:
 
     name: str
 
-    def ref(self) -> dict:
+    def ref(self) -> dict[str, Any]:
+        """The slot as a probe argument: the child passes the slot's value."""
         return {"slot": self.name}
 
 
@@ -120,7 +122,7 @@ class Slot:
 class Program:
     """A probe program: a list of steps; helper methods return the slots they fill."""
 
-    steps: list[dict] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
     blobs: list[bytes] = field(default_factory=list)
     returns: list[Slot] = field(default_factory=list)  # the slots answered, matched by name
     _n: int = 0
@@ -129,7 +131,7 @@ class Program:
         self._n += 1
         return Slot(f"s{self._n}")
 
-    def _arg(self, value: Any) -> dict:
+    def _arg(self, value: Any) -> dict[str, Any]:
         if isinstance(value, Slot):
             return value.ref()
         enc = codec.Encoder()
@@ -143,6 +145,7 @@ class Program:
         return node
 
     def add(self, op: str, returns: bool = False, **fields: Any) -> Slot:
+        """Append an ``op`` step with ``fields`` whose value fills a new slot (answered if ``returns``)."""
         out = self._slot()
         self.steps.append({"op": op, "out": out.name, **fields})
         if returns:
@@ -157,23 +160,26 @@ class Program:
         self.returns.append(slot)
 
     def seed(self, seed: int) -> None:
+        """Seed torch's generator in the child."""
         self.steps.append({"op": "seed", "seed": int(seed)})
 
-    def build(self, spec: dict, seed: int | None = None) -> Slot:
+    def build(self, spec: dict[str, Any], seed: int | None = None) -> Slot:
         """Build a module from a spec in the child; a malformed spec is a grader bug, raised here (``SpecError``)."""
         specs.check(spec)
         return self.add("build", spec=spec, seed=seed)
 
     def value(self, value: Any) -> Slot:
+        """A plain value (tensors included) sent to the child."""
         return self.add("value", value=self._arg(value))
 
     def name(self, name: str) -> Slot:
+        """What the student's code bound to ``name`` (a ``NameError`` when nothing)."""
         return self.add("name", name=name)
 
     def call(self, fn: str | Slot, *args: Any, catch: bool = False, no_grad: bool = False, **kwargs: Any) -> Slot:
         """Call a student's top-level name (or a slot) with arguments (slots or plain values)."""
         f = self.name(fn) if isinstance(fn, str) else fn
-        step = {"fn": f.name, "args": [self._arg(a) for a in args],
+        step: dict[str, Any] = {"fn": f.name, "args": [self._arg(a) for a in args],
                 "kwargs": {k: self._arg(v) for k, v in kwargs.items()}}
         if catch:
             step["catch"] = True
@@ -187,9 +193,11 @@ class Program:
                         kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
     def attr(self, obj: Slot, name: str) -> Slot:
+        """``obj.name`` in the child."""
         return self.add("getattr", slot=obj.name, name=name)
 
     def item(self, obj: Slot, key: Any) -> Slot:
+        """``obj[key]`` in the child."""
         return self.add("getitem", slot=obj.name, key=self._arg(key))
 
     def sgd(self, params: Slot, lr: float, catch: bool = False) -> Slot:
@@ -203,6 +211,7 @@ class Program:
                         kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
     def same(self, a: Slot, b: Slot) -> Slot:
+        """Whether ``a`` and ``b`` hold the same object (``is``), answered."""
         return self.add("same", returns=True, a=a.name, b=b.name)
 
     def count_calls(self, module: Slot, *args: Any) -> tuple[Slot, Slot]:
@@ -213,11 +222,13 @@ class Program:
         return counts, output
 
     def ret(self, slot: Slot) -> Slot:
+        """Answer ``slot``'s value."""
         self.steps.append({"op": "return", "slot": slot.name})
         self._answer(slot)
         return slot
 
     def snapshot(self, module: Slot) -> Slot:
+        """Answer a ``Snapshot`` of the module in ``module``."""
         return self.add("snapshot", returns=True, slot=module.name)
 
 
@@ -262,6 +273,8 @@ class RunResult:
 
 @dataclass
 class CellReport:
+    """How one of the student's cells ran."""
+
     index: int
     ok: bool
     error: Raised | None = None
@@ -269,16 +282,42 @@ class CellReport:
     fatal: str | None = None  # the cell killed its process: it is skipped from then on
 
 
+class ChildHandle(Protocol):
+    """What a ``Student`` uses of the process running the student's code: a ``Sandbox`` is one (the
+    unit tests' stand-ins, without a process, are others)."""
+
+    def wait_ready(self) -> None:
+        """Wait for the child's "ready" frame."""
+
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        """Write one request frame."""
+
+    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
+        """Read one frame by ``deadline`` (``time.monotonic``)."""
+
+    def take_output(self) -> tuple[str, bool]:
+        """What the student's code printed since the last call, and whether it was over the limit."""
+
+    def strays(self) -> bool:
+        """Whether processes other than the child run."""
+
+    def kill(self) -> None:
+        """Kill the child and every process it started."""
+
+    def close(self) -> None:
+        """End the child for good."""
+
+
 class Student:
     """The student's submission, running in a sandboxed child; restarted when it dies."""
 
-    def __init__(self, submission: Submission, limits: Limits, sandbox: Sandbox | None = None,
-                 spawn: Callable[[Limits], Sandbox] | None = None, total_time: float | None = None) -> None:
+    def __init__(self, submission: Submission, limits: Limits, sandbox: ChildHandle | None = None,
+                 spawn: Callable[[Limits], ChildHandle] | None = None, total_time: float | None = None) -> None:
         """``total_time``: the submission's wall-time budget in seconds (its cells, every restart's
         and every check's time together), counted from now; None for no budget beyond the limits."""
         self.submission = submission
         self.limits = limits
-        self._spawn = spawn or (lambda lim: Sandbox(lim).start())
+        self._spawn: Callable[[Limits], ChildHandle] = spawn or (lambda lim: Sandbox(lim).start())
         self.sandbox = sandbox
         self.cells: list[CellReport] | None = None
         self.fatal_cells: dict[int, str] = {}
@@ -294,6 +333,7 @@ class Student:
         self.out_of_time = False  # whether that is its time budget
         self._running_cell: int | None = None
         self._last_cell: int | None = None  # the cell that ran last: a frame between cells is its code's
+        self._reports: dict[int, CellReport] = {}  # by cell, for the cells run so far in this child
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> list[CellReport]:
@@ -302,7 +342,7 @@ class Student:
         At most ``MAX_RESTARTS`` new children per submission, within its time budget: past either,
         ``gave_up`` says why, the cells not run yet are left out, and every later ``run`` fails.
         """
-        self._reports: dict[int, CellReport] = {}
+        self._reports = {}
         while self.gave_up is None:
             if self._remaining() <= 0:
                 self._give_up(self._out_of_time_message())
@@ -337,6 +377,7 @@ class Student:
         "cell" frame for exactly the next cell not skipped, its "cell_done", then "exec_done".
         Anything else kills the child (``ChildGone``): the cell running, or the one that ran last, pays."""
         sb = self.sandbox
+        assert sb is not None  # start() spawned it
         self._running_cell = self._last_cell = None
         cells = self.submission.cells
         order = [i for i in range(len(cells)) if i not in self.fatal_cells]
@@ -366,7 +407,7 @@ class Student:
             raise ChildGone(NONSENSE)
 
     @staticmethod
-    def _cell_report(index: int, header: dict) -> CellReport | None:
+    def _cell_report(index: int, header: dict[str, Any]) -> CellReport | None:
         """A "cell_done" frame's report, or None when the frame is malformed."""
         ok = header.get("ok")
         if type(ok) is not bool:
@@ -389,9 +430,14 @@ class Student:
     def _cap(self, deadline: float) -> float:
         return deadline if self.deadline is None else min(deadline, self.deadline)
 
-    def _give_up(self, reason: str) -> None:
+    def _give_up(self, reason: str) -> str:
         self.gave_up = reason
         self._discard()
+        return reason
+
+    def _check_gave_up(self) -> None:
+        if self.gave_up:
+            raise StudentCrashed(self.gave_up)
 
     def _out_of_time_message(self) -> str:
         self.out_of_time = True
@@ -408,6 +454,7 @@ class Student:
             self.sandbox = None
 
     def close(self) -> None:
+        """End the child, if one runs."""
         self._discard()
 
     # ------------------------------------------------------------ questions
@@ -426,23 +473,20 @@ class Student:
 
     def run(self, program: Program, what: str = "your code") -> RunResult:
         """Run a probe program in the child within the question's remaining time (and the submission's)."""
-        if self.gave_up:
-            raise StudentCrashed(self.gave_up)
+        self._check_gave_up()
         if self.dead_reason:
             raise StudentCrashed(self.dead_reason)
         if self.sandbox is None:
             if self.restarts >= MAX_RESTARTS:
-                self._give_up(self._restarts_message())
-                raise StudentCrashed(self.gave_up)
+                raise StudentCrashed(self._give_up(self._restarts_message()))
             self.restarts += 1
             self.start()
-            if self.gave_up:
-                raise StudentCrashed(self.gave_up)
+            self._check_gave_up()
         remaining = self._remaining()
         if remaining <= 0:
-            self._give_up(self._out_of_time_message())
-            raise StudentCrashed(self.gave_up)
+            raise StudentCrashed(self._give_up(self._out_of_time_message()))
         sb = self.sandbox
+        assert sb is not None  # start() spawned it, or gave up
         capped = remaining < self.budget  # the submission's budget ends before the question's
         limit = max(min(self.budget, remaining), 0.05)
         started = time.monotonic()
@@ -453,8 +497,7 @@ class Student:
             self._discard()
             self.budget = 0
             if capped:
-                self._give_up(self._out_of_time_message())
-                raise StudentTimeout(self.gave_up) from None
+                raise StudentTimeout(self._give_up(self._out_of_time_message())) from None
             return self._dead(StudentTimeout(_("{what} did not finish within {seconds:g} s (time limit per "
                                                "question)").format(what=what, seconds=self.limits.time)))
         except ChildGone as exc:
@@ -477,8 +520,7 @@ class Student:
         if status == "timeout":
             self.budget = 0
             if capped:
-                self._give_up(self._out_of_time_message())
-                raise StudentTimeout(self.gave_up)
+                raise StudentTimeout(self._give_up(self._out_of_time_message()))
             return self._dead(StudentTimeout(_("{what} did not finish within {seconds:g} s (time limit per "
                                                "question)").format(what=what, seconds=self.limits.time)))
         if status == "bad_step":

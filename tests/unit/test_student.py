@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import pytest
 import torch
@@ -150,7 +150,10 @@ class InProcess:
         exec(compile(source, "<cell 1>", "exec"), self.child.ns)
         self.closed = False
 
-    def send(self, header: dict, blobs: list[bytes] = ()) -> None:
+    def wait_ready(self) -> None:
+        pass  # the child runs in this process: ready at once
+
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
         assert header["cmd"] == "program"
         # the request takes the way the child reads it: a frame
         request, self.child._blobs = framing.parse_frame(_reader(framing.encode_frame(header, blobs)),
@@ -161,7 +164,7 @@ class InProcess:
         finally:
             signal.signal(signal.SIGALRM, handler)
 
-    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
         return framing.read_frame(self.rfd, framing.FROM_CHILD)
 
     def strays(self) -> bool:
@@ -277,11 +280,12 @@ def test_the_childs_time_limit_is_the_students_timeout(student: Student) -> None
 class Canned(InProcess):
     """A child that answers every program with one fixed frame."""
 
-    def __init__(self, header: dict, blobs: list[bytes] = (), output: tuple[str, bool] = ("", False)) -> None:
+    def __init__(self, header: dict[str, Any], blobs: Sequence[bytes] = (),
+                 output: tuple[str, bool] = ("", False)) -> None:
         super().__init__("")
         self.header, self.blobs, self.output = header, list(blobs), output
 
-    def send(self, header: dict, blobs: list[bytes] = ()) -> None:
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
         framing.write_frame(self.wfd, self.header, self.blobs)
 
     def take_output(self) -> tuple[str, bool]:
