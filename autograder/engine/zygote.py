@@ -136,6 +136,14 @@ def _become_child(spec: dict, fds: list[int], report_w: int, isolate: bool) -> N
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     req_r, res_w, out_w = fds
+    # The worker's cgroup holds the zygote too: when the child's code fills it, the kernel's OOM killer
+    # must pick the child (or a process it started), never the zygote. Raising one's own score needs
+    # no privilege, and everything the child starts inherits it.
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+    except OSError:
+        pass
     if isolate:
         try:
             _enter_namespaces(report_w)
