@@ -40,7 +40,7 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Protocol
 
 from .. import i18n
 from ..i18n import N_, _
@@ -59,6 +59,17 @@ class GraderFileError(ValueError):
     """A grader file uses something the runner would not run as pytest does; the message says what."""
 
 
+class StudentHandle(Protocol):
+    """What the runner itself uses of a ``student.Student``, which it hands on to each rule as its
+    ``student`` fixture (the unit tests' stand-in has only this)."""
+
+    def new_run(self) -> None:
+        """A fresh grading run: every question's time budget starts afresh."""
+
+    def begin_question(self, name: str) -> None:
+        """Start a question's time budget."""
+
+
 @dataclass(frozen=True)
 class Rule:
     """One grader test: one rule of the contract for one question."""
@@ -67,7 +78,7 @@ class Rule:
     question: str
     points: float
     visibility: str
-    func: Callable
+    func: Callable[..., Any]  # the grader test: called with the fixtures its parameters name
     doc: str
     needs: tuple[str, ...] = ()  # earlier rules of the question; one must pass for this one to count
 
@@ -85,10 +96,12 @@ class RuleResult:
 
     @property
     def outcome(self) -> str:
+        """pytest's word for it: "passed", "failed" or "error"."""
         return "error" if self.error else "passed" if self.passed else "failed"
 
     @property
     def score(self) -> float:
+        """The points it earns: all of them when passed, or on a grader error whose points are not withheld."""
         return self.rule.points if self.passed or (self.error and not self.withheld) else 0.0
 
 
@@ -117,14 +130,17 @@ class Grading:
 
     @property
     def total(self) -> float:
+        """The points earned."""
         return round(sum(r.score for r in self.results), 6)
 
     @property
     def max_total(self) -> float:
+        """The points possible."""
         return round(sum(r.rule.points for r in self.results), 6)
 
 
 def secret() -> bytes:
+    """The key of the per-submission seeds: ``AUTOGRADER_SECRET``, or a fixed one for development."""
     value = os.environ.get("AUTOGRADER_SECRET")
     return (value or DEFAULT_SECRET).encode()
 
@@ -136,6 +152,7 @@ def seed_for(digest: str, name: str, key: bytes | None = None) -> int:
 
 
 def grader_module(assignment: str) -> ModuleType:
+    """The assignment's grader tests (``autograder/graders/test_<assignment>.py``), imported."""
     import torch
 
     # The graders' own computations are small: one thread avoids contention with the children.
@@ -222,7 +239,7 @@ def sum_by_question(scores: Iterable[tuple[str, float, float]],
     return {q: (round(s, 6), round(m, 6)) for q, (s, m) in out.items()}
 
 
-def run_rules(student, assignment: str, digest: str, rule_list: list[Rule] | None = None,
+def run_rules(student: StudentHandle, assignment: str, digest: str, rule_list: list[Rule] | None = None,
               key: bytes | None = None) -> list[RuleResult]:
     """Run every rule against a started ``Student``; a rule's failure never stops the next.
     ``key`` overrides the secret (a statistical sweep grades under many)."""
@@ -249,7 +266,7 @@ def stopped_questions(results: list[RuleResult]) -> list[str]:
     return list(seen.values())
 
 
-def run_rule(rule: Rule, student, digest: str, key: bytes) -> RuleResult:
+def run_rule(rule: Rule, student: StudentHandle, digest: str, key: bytes) -> RuleResult:
     """One rule, with pytest's outcomes: passed, failed (the student's hint) or error (a grader bug)."""
     fixtures = {"student": student, "rng": random.Random(seed_for(digest, rule.name, key))}
     try:
