@@ -18,6 +18,7 @@ import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 from .. import i18n, outdir
 from ..i18n import N_, _
@@ -34,7 +35,7 @@ class Run:
     insecure: bool = False  # graded with ``--insecure``
     time_budget: float | None = None  # a submission's wall-time budget, cells and checks together (s)
 
-    def extra(self) -> dict:
+    def extra(self) -> dict[str, Any]:
         """The run's facts for a results.json's ``extra_data``."""
         return {k: v for k, v in asdict(self).items() if v not in ("", None)}
 
@@ -47,7 +48,7 @@ def _write(path: Path, text: str, root: Path | None = None) -> None:
     outdir.write(root, path.relative_to(root), text)
 
 
-def results_json(g: Grading, seconds: float | None = None, run: Run | None = None) -> dict:
+def results_json(g: Grading, seconds: float | None = None, run: Run | None = None) -> dict[str, Any]:
     """Gradescope's results format: one test per rule, tagged with its question.
 
     A rule's outcome (passed, failed, or error: the grader failed, not the student) and its rule name
@@ -60,7 +61,7 @@ def results_json(g: Grading, seconds: float | None = None, run: Run | None = Non
         return _results_json(g, seconds, run)
 
 
-def _results_json(g: Grading, seconds: float | None, run: Run | None) -> dict:
+def _results_json(g: Grading, seconds: float | None, run: Run | None) -> dict[str, Any]:
     tests = []
     for r in g.results:
         extra = {"rule": r.rule.name, "outcome": r.outcome}
@@ -77,7 +78,7 @@ def _results_json(g: Grading, seconds: float | None, run: Run | None) -> dict:
             "extra_data": extra,
         })
     lines = [*g.errors, *(_("Note: {note}").format(note=n) for n in g.notes)]
-    out = {"score": g.total, "output": "\n".join(lines) if lines else _("Graded."),
+    out: dict[str, Any] = {"score": g.total, "output": "\n".join(lines) if lines else _("Graded."),
            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
            "extra_data": {"errors": list(g.errors), "notes": list(g.notes), "grader_errors": g.grader_errors,
                           "lang": g.lang}}
@@ -116,7 +117,7 @@ def status(g: Grading) -> tuple[str, str]:
     return "graded", ""
 
 
-def gradebook_rows(gradings: list[Grading], run: Run | None = None) -> list[dict]:
+def gradebook_rows(gradings: list[Grading], run: Run | None = None) -> list[dict[str, Any]]:
     """One gradebook row per grading (with the run's isolation when ``run`` says it)."""
     rows = []
     for g in gradings:
@@ -155,22 +156,22 @@ def _num(x: float | None) -> str:
     return "" if x is None else f"{round(x, 6):g}"
 
 
-def manual_total(row: dict) -> float:
+def manual_total(row: dict[str, Any]) -> float:
     """The free-response points merged into ``row`` so far."""
     return sum(float(m["score"]) for m in (row.get("manual") or {}).values() if m.get("score") is not None)
 
 
-def total_with_manual(row: dict) -> float:
+def total_with_manual(row: dict[str, Any]) -> float:
     """The autograded total plus every free-response point merged so far."""
     return round(float(row["total"]) + manual_total(row), 6)
 
 
-def _submitters(row: dict) -> list[dict]:
+def _submitters(row: dict[str, Any]) -> list[dict[str, Any]]:
     """The row's submitters (one per person of a group); a single nameless one when none are known."""
     return [s for s in row.get("submitters") or [] if isinstance(s, dict)] or [{}]
 
 
-def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str, float]],
+def gradebook_csv(rows: list[dict[str, Any]], questions: list[str], manual: Sequence[tuple[str, float]],
                   isolation: str | None = None, points: dict[str, float] | None = None) -> str:
     """``gradebook.csv``, a row per submission: the submitters' names, SIDs and emails first (when a
     Gradescope export said who they are; a group's members joined with "; ", in the same order in each
@@ -205,7 +206,7 @@ def gradebook_csv(rows: list[dict], questions: list[str], manual: list[tuple[str
     return buf.getvalue()
 
 
-def canvas_csv(assignment: str, rows: list[dict], max_total: float) -> str | None:
+def canvas_csv(assignment: str, rows: list[dict[str, Any]], max_total: float) -> str | None:
     """Canvas's gradebook import file (its CSV: ``Student, ID, SIS User ID, SIS Login ID, Section`` and
     a column for the assignment, with a ``Points Possible`` line), one line per submitter with a SID;
     None when no submitter has one. ``ID`` (Canvas's own) is left empty: Canvas matches the SIS id."""
@@ -222,8 +223,8 @@ def canvas_csv(assignment: str, rows: list[dict], max_total: float) -> str | Non
     return buf.getvalue()
 
 
-def write_gradebook(assignment: str, rows: list[dict], out: Path, questions: list[str],
-                    run: Run | None = None, manual: list[tuple[str, float]] = (),
+def write_gradebook(assignment: str, rows: list[dict[str, Any]], out: Path, questions: list[str],
+                    run: Run | None = None, manual: Sequence[tuple[str, float]] = (),
                     points: dict[str, float] | None = None) -> None:
     """``gradebook.csv`` (``gradebook_csv``), ``gradebook.json`` and, when submitters have SIDs,
     ``canvas.csv`` (``canvas_csv``). ``manual`` lists the free-response questions and their points.
@@ -242,8 +243,8 @@ def write_gradebook(assignment: str, rows: list[dict], out: Path, questions: lis
     book = {"assignment": assignment, **(run.extra() if run is not None else {}),
             "questions": list(questions), "manual_questions": {q: p for q, p in manual}, "submissions": rows}
     _write(out / "gradebook.json", json.dumps(book, indent=2) + "\n")
-    insecure = run is not None and run.insecure
-    _write(out / "gradebook.csv", gradebook_csv(rows, questions, manual, run.isolation if insecure else None, points))
+    isolation = run.isolation if run is not None and run.insecure else None  # a column only for --insecure
+    _write(out / "gradebook.csv", gradebook_csv(rows, questions, manual, isolation, points))
     maxima = max((float(r["max_total"]) for r in rows), default=0.0) + sum(p for _, p in manual)
     canvas = canvas_csv(assignment, rows, maxima)
     if canvas is not None:
