@@ -30,6 +30,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import i18n
 from ..i18n import _
@@ -119,7 +120,7 @@ def _has_code(cell: str) -> bool:
 # ------------------------------------------------------------------ notebooks
 
 
-def _parse_json(raw: bytes):
+def _parse_json(raw: bytes) -> Any:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -160,7 +161,7 @@ def _notebook(raw: bytes) -> tuple[Found, str | None, str | None]:
     cells = data.get("cells")
     if not isinstance(cells, list):
         raise LoadError(_("the notebook has no list of cells"))
-    found = []
+    found: Found = []
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -185,12 +186,14 @@ def _script_cell(source: str) -> str:
     """A cell of nbconvert's script export back in IPython syntax: ``get_ipython()`` calls become the
     magics they came from (a cell magic's body is a string literal; ``%``/``!`` lines become ``pass``)."""
     lines = source.splitlines()
-    for i, line in enumerate(lines):
+    for line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line.startswith("get_ipython().run_cell_magic("):
             try:
                 call = ast.parse(line.strip(), mode="eval").body
+                if not isinstance(call, ast.Call):  # e.g. the call's value added to something: not a magic
+                    break
                 name, args, body = (ast.literal_eval(a) for a in call.args)
             except (SyntaxError, ValueError, TypeError):
                 break
@@ -207,7 +210,9 @@ def split_cells(text: str) -> tuple[list[tuple[int, str]], bool]:
     else one cell. Sources are as written (see ``_script_cell``)."""
     script = any(_SCRIPT_CELL.match(line) for line in text.splitlines())
     marker = _SCRIPT_CELL if script else _PERCENT_CELL
-    cells, current, start = [], [], 1
+    cells: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = 1
     for number, line in enumerate(text.splitlines(), 1):
         if marker.match(line):
             cells.append((start, "\n".join(current)))
@@ -229,7 +234,7 @@ def _python(raw: bytes) -> Found:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise LoadError(_("the .py file is not UTF-8 text")) from None
-    out = []
+    out: Found = []
     cells, script = split_cells(text)
     for start, src in cells:
         if not _has_code(src):

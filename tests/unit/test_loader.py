@@ -296,6 +296,13 @@ def test_a_cell_magic_call_that_is_not_literal_is_not_run():
     assert split_percent_cells(text) == ["", "pass"]
 
 
+def test_a_cell_magic_call_inside_an_expression_is_not_a_magic():
+    """Only a line that is the call itself is rebuilt; one that uses the call's value runs as nothing
+    (it used to stop the loader with an AttributeError)."""
+    text = "# In[1]:\nget_ipython().run_cell_magic('bash', '', 'echo hi') + 1\n"
+    assert split_percent_cells(text) == ["", "pass"]
+
+
 # ------------------------------------------------------------------ zips
 
 
