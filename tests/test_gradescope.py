@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 
 from autograder.api import pick_submission
-from autograder.engine.sandbox import uid_range
+from autograder.engine.isolation import uid_range
 from autograder.gradescope import build as gs_build
 from autograder.samples import compose
 

@@ -31,10 +31,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package
 from . import framing, isolation
-from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid, uid_range  # noqa: F401 (re-exported)
+from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid
 
 STUBS = Path(__file__).resolve().parent / "stubs"
 STARTUP_LIMIT = 60.0  # seconds for a fresh interpreter to import torch on a loaded machine
@@ -119,7 +120,7 @@ def _child_code(req_r: int, res_w: int, memory: int, processes: int, kit: str, s
             f"main({req_r}, {res_w}, {memory}, {processes}, {insecure}, {tuple(warmers)!r})")
 
 
-def _read_info(fd: int, deadline: float) -> dict:
+def _read_info(fd: int, deadline: float) -> dict[str, Any]:
     """bwrap's --info-fd JSON (it holds the host pid of the sandbox's pid 1)."""
     data = b""
     while time.monotonic() < deadline:
@@ -131,7 +132,8 @@ def _read_info(fd: int, deadline: float) -> dict:
             break
         data += chunk
         try:
-            return json.loads(data)
+            info: dict[str, Any] = json.loads(data)
+            return info
         except ValueError:
             continue
     raise IsolationUnavailable(f"bubblewrap did not report its sandbox ({data[:200]!r})")
@@ -153,7 +155,7 @@ class Sandbox:
         self.limits = limits
         self.zygote = zygote
         self.warmers = warmers  # what a cold child imports before it is ready (a zygote did already)
-        self.proc: subprocess.Popen | None = None  # when spawned directly (cold): bwrap, or the child itself
+        self.proc: subprocess.Popen[bytes] | None = None  # when spawned directly (cold): bwrap, or the child itself
         self.pid: int | None = None  # the child: pid 1 of the sandbox's pid namespace when isolated
         self.pidfd: int | None = None  # a stable handle on the child, immune to pid reuse
         self.uid: int | None = None  # the child's own uid (root only)
@@ -240,7 +242,7 @@ class Sandbox:
         self.tmp = tempfile.mkdtemp(prefix="autograder-")
         os.chmod(self.tmp, 0o700)  # before the chown: changing another uid's folder would need CAP_FOWNER
         processes = self.limits.processes
-        user: dict = {}
+        user: dict[str, Any] = {}
         if can_drop_privileges():
             self.uid = free_uid()
             os.chown(self.tmp, self.uid, self.uid)
@@ -321,7 +323,8 @@ class Sandbox:
                 return
 
     def _oom(self) -> bool:
-        """Whether the kernel's OOM killer acted in this sandbox's cgroup (its own, or its worker's since it started)."""
+        """Whether the kernel's OOM killer acted in this sandbox's cgroup (its own, or its worker's since it
+        started)."""
         if self.cgroup is not None:
             return self.cgroup.oom_count() > 0
         if self.zygote is not None and self.zygote.cgroup is not None:
@@ -365,7 +368,8 @@ class Sandbox:
         return text, over
 
     # ------------------------------------------------------------ channel
-    def send(self, header: dict, blobs: list[bytes] = ()) -> None:
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        """Write one request frame to the child (``ChildGone`` when it is gone)."""
         assert self.wfd is not None
         try:
             framing.write_frame(self.wfd, header, list(blobs))
@@ -381,12 +385,12 @@ class Sandbox:
                 self.kill()
                 raise ChildGone("the grading process did not start")
 
-    def receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
         """Read one frame from the child by ``deadline`` (time.monotonic); kill it when late."""
         self.wait_ready()
         return self._receive(deadline)
 
-    def _receive(self, deadline: float) -> tuple[dict, list[bytes]]:
+    def _receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
         try:
             return framing.parse_frame(lambda n: self._read(n, deadline), framing.FROM_CHILD)
         except framing.FrameTooLarge:
@@ -563,7 +567,7 @@ class Zygote:
                 f"from autograder.engine.zygote import serve; serve({theirs.fileno()}, {not insecure})")
         argv = [sys.executable if insecure else isolation.python(), "-I", "-c", code]
         fds: list[int] = []
-        user: dict = {}
+        user: dict[str, Any] = {}
         info_r, info_w = os.pipe()
         if not insecure:
             # the zygote's tmpfs holds nothing: each child mounts fresh ones of its own
@@ -589,7 +593,7 @@ class Zygote:
         self.sock = ours
         self.lock = threading.Lock()
 
-    def fork(self, fds: list[int], spec: dict) -> int:
+    def fork(self, fds: list[int], spec: dict[str, Any]) -> int:
         """A new sandbox child with the given pipes (stdin side, result side, output); returns a pidfd for it."""
         with self.lock:
             try:

@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+from typing import Any
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
@@ -38,7 +39,7 @@ def serve(fd: int, isolate: bool = True) -> None:
 
     child._die_with_parent()
     seccomp.prepare()  # built once here, installed by each child
-    import torch  # the point of the zygote: imported once, shared copy-on-write
+    import torch  # noqa: F401 (the point of the zygote: imported once, shared copy-on-write)
 
     child.warm(child.WARMERS)  # every child of this worker gets them for free, copy-on-write
 
@@ -131,7 +132,7 @@ def _drop_capabilities() -> None:
     _LIBC.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS (bwrap set it already; harmless twice)
 
 
-def _become_child(spec: dict, fds: list[int], report_w: int, isolate: bool) -> None:
+def _become_child(spec: dict[str, Any], fds: list[int], report_w: int, isolate: bool) -> None:
     from . import child
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
@@ -168,8 +169,8 @@ def _become_child(spec: dict, fds: list[int], report_w: int, isolate: bool) -> N
     os.dup2(null, 0)
     os.dup2(out_w, 1)
     os.dup2(out_w, 2)
-    for f in (null, out_w):
-        os.close(f)
+    for fd in (null, out_w):
+        os.close(fd)
     import random
 
     random.seed()  # a fresh process would have its own seed

@@ -40,15 +40,21 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import ASSIGNMENTS, outdir
 from ..paths import GRADERS, PACKAGE, SOURCE_ROOT
+
+if TYPE_CHECKING:  # imported where grading needs them, after the preflight
+    from ..engine.runner import Grading
+    from ..engine.sandbox import Limits
 
 DEFAULT_ROOT = "/autograder"
 RESERVE = 512 * 2**20  # grading's own peak besides the student's code (bench.memory: 300-420 MB for parent + child)
 
 
 def autograder_root() -> Path:
+    """Gradescope's folder (``$AUTOGRADER_ROOT``, default ``/autograder``)."""
     return Path(os.environ.get("AUTOGRADER_ROOT") or DEFAULT_ROOT)
 
 
@@ -80,7 +86,7 @@ def container_memory() -> int | None:
     return None
 
 
-def limits_for_container():
+def limits_for_container() -> Limits:
     """The engine's default limits, the memory limit lowered to fit the container.
 
     Gradescope's containers are small (the default is well under the engine's 2 GiB per
@@ -154,7 +160,7 @@ def harden(root: Path, notes: list[str]) -> None:
             if not path.is_symlink():
                 _chmod(path, 0o755 if os.access(path, os.X_OK) else 0o644, notes)
     # the hidden part
-    for dirpath, dirnames, filenames in os.walk(GRADERS):
+    for dirpath, _dirnames, filenames in os.walk(GRADERS):
         here = Path(dirpath)
         _chmod(here, 0o700, notes)
         for name in filenames:
@@ -207,23 +213,25 @@ def preflight(root: Path) -> list[str]:
     engine and must not get into the graders, the results or the secret; and this process must
     see its memory, as the engine's watchdog does. Problems, if any (``warning: ...`` for the
     ones that leave the security layout intact)."""
-    from ..engine import sandbox
+    from ..engine import isolation, sandbox
 
-    if not sandbox.can_drop_privileges():
+    if not isolation.can_drop_privileges():
         if os.geteuid() == 0:
             return ["the interpreter or the package is not readable by other users: the student's code "
-                    "would run as root (sandbox.can_drop_privileges() is False)"]
+                    "would run as root (isolation.can_drop_privileges() is False)"]
         return []
-    lo, hi = sandbox.uid_range()
+    lo, hi = isolation.uid_range()
     uid = secrets.randbelow(hi - lo) + lo
     private = [str(GRADERS), str(root / "results")]
     if (root / "source" / "SECRET").exists():
         private.append(str(root / "source" / "SECRET"))
     try:
-        proc = subprocess.Popen([sys.executable, "-I", "-c", _PROBE, str(sandbox.STUBS), str(sandbox.ROOT), *private],
-                                user=uid, group=uid, extra_groups=[], cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        proc = subprocess.Popen([sys.executable, "-I", "-c", _PROBE, str(sandbox.STUBS), str(SOURCE_ROOT), *private],
+                                user=uid, group=uid, extra_groups=[], cwd="/",
+                                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
+            assert proc.stdout is not None  # stdout=PIPE
             line = proc.stdout.readline()
             watchable = _smaps_readable(proc.pid)  # the watchdog's exact view of a process of another uid
             _, err = proc.communicate(input="\n", timeout=60)
@@ -234,7 +242,7 @@ def preflight(root: Path) -> list[str]:
         if not line.strip():
             raise RuntimeError(f"the probe printed nothing (exit {proc.returncode}): {err.strip()[-300:]}")
         report = json.loads(line)
-    except Exception as exc:  # noqa: BLE001 - any failure here is a finding, not a crash
+    except Exception as exc:  # any failure here is a finding, not a crash
         return [f"the unprivileged preflight could not run: {type(exc).__name__}: {exc}"]
     problems = []
     if report["engine"] != "ok":
@@ -247,18 +255,18 @@ def preflight(root: Path) -> list[str]:
 
 
 # ---------------------------------------------------------------- results
-def _write_json(path: Path, data: dict) -> None:
+def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     outdir.write(path.parent, path.name, json.dumps(data, indent=2) + "\n")
 
 
-def failure_results(message: str, seconds: float) -> dict:
+def failure_results(message: str, seconds: float) -> dict[str, Any]:
     """A results.json for when grading could not run at all: score 0 and why."""
     return {"score": 0.0, "execution_time": round(seconds, 3), "output": message,
             "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
 
 
-def grade(root: Path, assignment: str, log, insecure: bool = False) -> tuple[object, str]:
+def grade(root: Path, assignment: str, log: Callable[[str], None], insecure: bool = False) -> tuple[Grading, str]:
     """Grade the chosen submission (``api.pick_submission``, ``api.grade_one``); returns the Grading and
     the sentence saying what was graded. ``insecure``: the separate-uid fallback, for a container that
     forbids namespaces."""
@@ -281,7 +289,7 @@ def grade(root: Path, assignment: str, log, insecure: bool = False) -> tuple[obj
 LAYER = ""  # what isolation_layer found, for results.json
 
 
-def isolation_layer(problems: list[str], log) -> bool | None:
+def isolation_layer(problems: list[str], log: Callable[[str], None]) -> bool | None:
     """Which isolation the student's code gets here, said in the log: namespaces (returns False),
     the separate-uid fallback for a container that forbids namespaces (returns True: run the
     child as a plain process of its own uid), or none that is safe (returns None: refuse)."""
@@ -304,6 +312,7 @@ def isolation_layer(problems: list[str], log) -> bool | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``run_autograder``'s command: grade the submission into ``results/results.json``, whatever happens."""
     parser = argparse.ArgumentParser(prog="python -m autograder.gradescope", description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", help="default: the name in $AUTOGRADER_ROOT/source/ASSIGNMENT")
     parser.add_argument("--prepare", action="store_true",
@@ -356,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         write_results(g, results, time.monotonic() - started, run=run)
         log(f"{g.submission or '(no submission)'}: {g.total:g}/{g.max_total:g} in {time.monotonic() - started:.1f} s")
         status = 0
-    except BaseException as exc:  # noqa: BLE001 - whatever happened, the student gets a results.json
+    except BaseException as exc:  # whatever happened, the student gets a results.json
         if isinstance(exc, KeyboardInterrupt) or args.prepare:
             raise
         traceback.print_exc(file=sys.stdout)
@@ -392,9 +401,13 @@ def _restore(results: Path, out: Path, before: dict[Path, os.stat_result | None]
             if path == results and out.exists():
                 os.chown(out, st.st_uid, st.st_gid)
                 os.chmod(out, 0o644)
-            if (_stat(path).st_uid, _stat(path).st_gid) != (st.st_uid, st.st_gid):
+            now = _stat(path)
+            if now is None:  # gone meanwhile
+                continue
+            if (now.st_uid, now.st_gid) != (st.st_uid, st.st_gid):
                 os.chown(path, st.st_uid, st.st_gid)
-            if stat.S_IMODE(_stat(path).st_mode) != stat.S_IMODE(st.st_mode):
+            now = _stat(path)
+            if now is not None and stat.S_IMODE(now.st_mode) != stat.S_IMODE(st.st_mode):
                 os.chmod(path, stat.S_IMODE(st.st_mode))
-        except (OSError, AttributeError):
+        except OSError:
             pass
