@@ -269,9 +269,18 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
         load_error = note or _("nothing was submitted")
     # the child starts now: cold, it imports torch while this process does
     warmers = warmers_for(sub.cells) if sub is not None else ()
-    sandbox = Sandbox(limits, zygote, warmers).start() if sub is not None else None
-    rules = runner.rules(assignment)
-    if sub is None:
+    student = None
+    if sub is not None:
+        student = Student(sub, limits, sandbox=Sandbox(limits, zygote, warmers).start(),
+                          spawn=lambda lim: Sandbox(lim, zygote, warmers).start())
+        student.send_cells()  # and runs them as soon as it has torch, while this process imports the graders
+    try:
+        rules = runner.rules(assignment)
+    except BaseException:
+        if student is not None:
+            student.close()
+        raise
+    if sub is None or student is None:
         return Graded(not_graded(assignment, path.name if path else "", rules, load_error),
                       time.monotonic() - started)
     g = Grading(assignment=assignment, submission=path.name if path else "", questions=question_order(rules))
@@ -282,10 +291,7 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
         g.errors.append(_("this notebook was made for the assignment '{made_for}' (its otter metadata says so), "
                           "not '{assignment}': check that you submitted the right notebook").format(
             made_for=sub.assignment, assignment=assignment))
-    if total_time is None:
-        total_time = time_budget(limits, len(g.questions))
-    student = Student(sub, limits, sandbox=sandbox, spawn=lambda lim: Sandbox(lim, zygote, warmers).start(),
-                      total_time=total_time)
+    student.total_time = time_budget(limits, len(g.questions)) if total_time is None else total_time
     timed_out = False
     try:
         for c in student.start():

@@ -334,8 +334,25 @@ class Student:
         self._running_cell: int | None = None
         self._last_cell: int | None = None  # the cell that ran last: a frame between cells is its code's
         self._reports: dict[int, CellReport] = {}  # by cell, for the cells run so far in this child
+        self._exec_sent = False  # the current child has its cells already (send_cells)
 
     # ------------------------------------------------------------ lifecycle
+    def send_cells(self) -> None:
+        """Hand the cells to the current child now, before ``start`` reads what they did: a cold child
+        runs them as soon as it has imported torch, while this process still imports its graders.
+        A child already gone is left for ``start`` to find."""
+        if self.sandbox is None or self._exec_sent:
+            return
+        try:
+            self._send_exec(self.sandbox)
+        except ChildGone:
+            pass
+
+    def _send_exec(self, sb: ChildHandle) -> None:
+        sb.send({"cmd": "exec", "cells": self.submission.cells, "skip": sorted(self.fatal_cells),
+                 "limit": self.limits.time})
+        self._exec_sent = True
+
     def start(self) -> list[CellReport]:
         """Run the student's cells in a (new) child; a cell that kills the child is skipped on retry.
 
@@ -381,7 +398,8 @@ class Student:
         self._running_cell = self._last_cell = None
         cells = self.submission.cells
         order = [i for i in range(len(cells)) if i not in self.fatal_cells]
-        sb.send({"cmd": "exec", "cells": cells, "skip": sorted(self.fatal_cells), "limit": self.limits.time})
+        if not self._exec_sent:
+            self._send_exec(sb)
         reports = self._reports = {i: CellReport(i, ok=False, fatal=r) for i, r in self.fatal_cells.items()}
         wait, nxt = FIRST_FRAME, 0  # the first frame waits for the child's torch import
         while True:
@@ -452,6 +470,7 @@ class Student:
         if self.sandbox is not None:
             self.sandbox.close()
             self.sandbox = None
+        self._exec_sent = False  # a new child needs the cells again
 
     def close(self) -> None:
         """End the child, if one runs."""
