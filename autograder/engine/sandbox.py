@@ -232,7 +232,8 @@ class Sandbox:
         out_r, out_w = os.pipe()
         try:
             self.pidfd = self.zygote.fork([req_r, res_w, out_w], {
-                "memory": self.limits.memory, "processes": self.limits.processes, "tmp_size": self._tmpfs_size()})
+                "memory": self.limits.memory, "processes": self.limits.processes, "tmp_size": self._tmpfs_size(),
+                "warmers": list(self.warmers)})
         finally:
             os.close(out_w)
         self.out_fd = out_r
@@ -254,7 +255,7 @@ class Sandbox:
             try:
                 self.pidfd = self.zygote.fork([req_r, res_w, out_w], {
                     "memory": self.limits.memory, "processes": processes, "tmp": self.tmp,
-                    "uid": self.uid, "env": child_env(self.tmp)})
+                    "uid": self.uid, "env": child_env(self.tmp), "warmers": list(self.warmers)})
             finally:
                 os.close(out_w)
             self.out_fd = out_r

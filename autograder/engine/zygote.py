@@ -41,7 +41,10 @@ def serve(fd: int, isolate: bool = True) -> None:
     seccomp.prepare()  # built once here, installed by each child
     import torch  # noqa: F401 (the point of the zygote: imported once, shared copy-on-write)
 
-    child.warm(child.WARMERS)  # every child of this worker gets them for free, copy-on-write
+    # What a submission's cells need besides torch (child.WARMERS) is warmed here the first time one
+    # asks, and every later child has it, copy-on-write. Not before: each makes every fork slower
+    # (torch._dynamo alone adds 70 MB of page tables to copy), so a class that never plots never pays.
+    warmed: set[str] = set()
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock = socket.socket(fileno=fd)
@@ -53,6 +56,10 @@ def serve(fd: int, isolate: bool = True) -> None:
         if not msg:
             return
         spec = json.loads(msg)
+        need = [w for w in spec.get("warmers", ()) if w in child.WARMERS and w not in warmed]
+        if need:
+            child.warm(need)
+            warmed.update(need)
         report_r, report_w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -100,6 +107,7 @@ def _enter_namespaces(report_w: int) -> None:
     pid = os.fork()
     if pid:
         os.write(report_w, str(pid).encode())
+        os.close(report_w)  # now: exiting would close it only after tearing down a torch-sized address space
         os._exit(0)
     os.close(report_w)
 
