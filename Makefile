@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test lint browser otter-autograder grade assign i18n bench bench-bulk bench-memory bench-compare autograder stats clean
+.PHONY: venv demo test lint browser otter-autograder grade assign i18n bench bench-bulk bench-scale bench-stages bench-memory bench-compare autograder stats clean
 
 venv: $(STAMP)
 
@@ -79,13 +79,37 @@ i18n: venv
 	$(VENV)/bin/pybabel compile -d autograder/locale -D autograder --statistics
 
 # The benchmarks and the statistical sweep are development tools (tools/, run from this checkout, never
-# installed). Cold grading of one notebook vs. `python -c "import torch"` and `otter run` (not a test: prints figures).
-bench: venv
-	$(PY) -m tools.bench
+# installed); the benchmarks print figures (with the machine and the date), they are not tests.
+# Every option has a default: make bench-bulk N=1000 JOBS=4 ASSIGNMENTS=access,tied
+N ?= 100
+ASSIGNMENTS ?= access,init,tied
+RUNS ?= 5
+OTTER_RUNS ?= 5
+SIZES ?= 10,100,1000
+JOBS_LIST ?= 1,2,4
+CELLS ?= 0,100,1000
+OUTPUTS ?= 1,10,30
 
-# A class of 100 notebooks with --jobs 2, a hanging answer timed apart, otter run on a sample (figures, not a test).
+# Cold grading of one notebook per assignment vs. `python -c "import torch"` and `otter run`, interleaved,
+# RUNS rounds (OTTER_RUNS=0 skips otter): medians, min and max, ratios against issue 13's targets.
+bench: venv
+	$(PY) -m tools.bench $(ASSIGNMENTS) --runs $(RUNS) --otter-runs $(OTTER_RUNS)
+
+# A class of N notebooks per assignment with --jobs JOBS: time per submission, the parent's and the process
+# tree's peak memory, a hanging answer timed apart, otter run on a sample.
 bench-bulk: venv
-	$(PY) -m tools.bench.bulk
+	$(PY) -m tools.bench.bulk --n $(N) --jobs $(JOBS) --assignments $(ASSIGNMENTS)
+
+# How cost grows with the class (SIZES), --jobs (JOBS_LIST) and the notebook (CELLS appended, OUTPUTS MiB of
+# saved outputs). The full default run grades about 10,000 notebooks: most of an hour on 2 cores.
+bench-scale: venv
+	$(PY) -m tools.bench.scale --assignments $(ASSIGNMENTS) --sizes $(SIZES) --jobs-list $(JOBS_LIST) \
+	  --cells $(CELLS) --outputs-mib $(OUTPUTS)
+
+# Where a warm worker's time goes for one submission (fork, cells, probes, the parent's graders, results)
+# against the floor: the student's cells plus the probes.
+bench-stages: venv
+	$(PY) -m tools.bench.stages $(ASSIGNMENTS)
 
 # The statistical sweep of the init graders: the reference under 200 secrets, every wrong sample
 # under 50; prints observed false failures and misses (both must be 0). CI runs a small version.

@@ -39,6 +39,7 @@ def _line(what: str, old: list[float], new: list[float], per: int = 1) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``make bench-compare``: see the module's docstring."""
     parser = argparse.ArgumentParser(prog="python -m tools.bench.compare", description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the earlier commit, e.g. 26ae801")
     parser.add_argument("--runs", type=int, default=6, help="cold runs per side (default 6)")
@@ -59,15 +60,17 @@ def main(argv: list[str] | None = None) -> int:
             cold: dict[str, list[float]] = {"old": [], "new": []}
             for i in range(args.runs):
                 for side in (("old", "new") if i % 2 == 0 else ("new", "old")):
-                    cold[side].append(_run(sides[side], ["access", str(nb), "--out", str(base / "out" / side / str(i))]))
+                    out = base / "out" / side / str(i)
+                    cold[side].append(_run(sides[side], ["access", str(nb), "--out", str(out)]))
             print(f"interleaved runs on {len(cold['old'])} + {len(cold['new'])}; medians [min-max]")
             print(_line("grade one access notebook, cold", cold["old"], cold["new"]))
             if args.class_size:
                 bulk: dict[str, list[float]] = {"old": [], "new": []}
                 for i in range(args.bulk_runs):
                     for side in (("old", "new") if i % 2 == 0 else ("new", "old")):
+                        out = base / "bulk" / side / str(i)
                         bulk[side].append(_run(sides[side], ["access", str(base / "in" / "class"), "--jobs",
-                                                             str(args.jobs), "--out", str(base / "bulk" / side / str(i))]))
+                                                             str(args.jobs), "--out", str(out)]))
                 print(_line(f"bulk, per submission ({args.class_size}, --jobs {args.jobs})", bulk["old"], bulk["new"],
                             per=args.class_size))
         finally:
