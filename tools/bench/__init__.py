@@ -25,6 +25,11 @@ from .common import ASSIGNMENTS, Spread, full_marks, otter_zip, print_machine, r
 TARGETS = {"access": 1.2, "init": 1.8, "tied": 1.8}
 OTTER_SPEEDUP = 5.0
 
+def paired(xs: list[float], ys: list[float]) -> Spread:
+    """The ratios x/y of two commands' runs in the same rounds (the schedule runs both in its first rounds)."""
+    return Spread.of([x / y for x, y in zip(xs, ys, strict=False)])
+
+
 def main(argv: list[str] | None = None) -> int:
     """``make bench``: see the module's docstring."""
     doc = __doc__ or ""
@@ -80,19 +85,20 @@ def main(argv: list[str] | None = None) -> int:
             if f"otter {a}" in spread:
                 print(f"{'otter run ' + a + ' (same notebook)':<38} {spread[f'otter {a}'].show():<24} "
                       f"{spread[f'otter {a}'].n}")
-        print("\nratios of medians (issue 13's targets)")
+        print("\nratios of medians (issue 13's targets); paired: the same ratio within each round, median [min-max]")
         for a in args.assignments:
             ratio = spread[a].median / torch_s
             hit = ratio <= TARGETS[a]
             ok &= hit
-            print(f"  grade {a:<7} / torch import   {ratio:5.2f}x   target <= {TARGETS[a]}x   {verdict(hit)}")
+            print(f"  {'grade ' + a + ' / torch import':<32} {ratio:5.2f}x   target <= {TARGETS[a]}x   "
+                  f"{verdict(hit):<6}   paired {paired(times[a], times['torch']).show(2, 'x')}")
         for a in args.assignments:
             if f"otter {a}" in spread:
                 speedup = spread[f"otter {a}"].median / spread[a].median
                 hit = speedup >= OTTER_SPEEDUP
                 ok &= hit
-                print(f"  otter run {a:<7} / grade {a:<7} {speedup:5.2f}x   target >= {OTTER_SPEEDUP:g}x   "
-                      f"{verdict(hit)}")
+                print(f"  {'otter run ' + a + ' / grade ' + a:<32} {speedup:5.2f}x   target >= {OTTER_SPEEDUP:g}x   "
+                      f"{verdict(hit):<6}   paired {paired(times[f'otter {a}'], times[a]).show(2, 'x')}")
         for name in sorted(lost):
             ok = False
             print(f"WARNING: {name}: a run of the reference answers did not get full marks (or wrote no results)")
