@@ -266,8 +266,9 @@ def stopped_questions(results: list[RuleResult]) -> list[str]:
     return list(seen.values())
 
 
-def run_rule(rule: Rule, student: StudentHandle, digest: str, key: bytes) -> RuleResult:
-    """One rule, with pytest's outcomes: passed, failed (the student's hint) or error (a grader bug)."""
+def run_rule(rule: Rule, student: object, digest: str, key: bytes) -> RuleResult:
+    """One rule, with pytest's outcomes: passed, failed (the student's hint) or error (a grader bug).
+    ``student`` is handed to the rule as its fixture, as it is."""
     fixtures = {"student": student, "rng": random.Random(seed_for(digest, rule.name, key))}
     try:
         rule.func(**{p: fixtures[p] for p in inspect.signature(rule.func).parameters})

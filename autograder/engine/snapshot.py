@@ -48,8 +48,9 @@ class MissingName(AssertionError, KeyError):
         return str(self.args[0])
 
 
-class Names(dict[str, TensorRef]):
-    """A dict of parameters by name whose missing keys raise ``MissingName``."""
+class Names(dict[str, Any]):
+    """A dict by parameter name (of parameters, or what the graders read of them) whose missing keys
+    raise ``MissingName``."""
 
     def __missing__(self, name: str) -> Any:
         """A name the module does not have fails the rule."""

@@ -57,6 +57,7 @@ def write(p: Program, target: Slot, value: torch.Tensor) -> None:
 
 
 def forward(p: Program, module: Slot, x: torch.Tensor, seed: int) -> Slot:
+    """``module(x)`` without gradients after seeding torch, answered (an exception is its value)."""
     p.seed(seed)  # the same randomness for every forward compared (a dropout would draw the same mask)
     return p.ret(p.call(module, x, no_grad=True, catch=True))
 
@@ -89,10 +90,12 @@ def sgd_step(module: torch.nn.Module, lr: float) -> None:
 
 
 def data(x: Any) -> torch.Tensor | None:
+    """A ``TensorRef``'s values; None for anything else (or a lazy tensor)."""
     return x.data if isinstance(x, TensorRef) and isinstance(x.data, torch.Tensor) else None
 
 
 def same(a: Any, b: torch.Tensor | None) -> bool:
+    """Whether ``a`` (a tensor or a ``TensorRef``) and ``b`` are equal in shape, dtype and every value."""
     a = data(a) if not isinstance(a, torch.Tensor) else a
     return a is not None and b is not None and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
 
@@ -228,9 +231,9 @@ def confirm_parameters(student, rng: random.Random, make: Make, snap: Snapshot, 
         raise AssertionError(_("{a!r} and {b!r} are one tensor: a change through one shows under the "
                                "other. {shared_hint}").format(a=a, b=b, shared_hint=shared_hint))
     if len(outs) == 2:
-        a, b = (data(result[s]) for s in outs)
-        if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
-            assert close(a, b.to(a.dtype), rtol=1e-5), (
+        out_a, out_b = (data(result[s]) for s in outs)
+        if out_a is not None and out_b is not None and out_a.shape == out_b.shape and out_a.is_floating_point():
+            assert close(out_a, out_b.to(out_a.dtype), rtol=1e-5), (
                 _("{what}: its output depends on tensors that are not among its parameters (two "
                   "instances given the same values through every parameter name compute different "
                   "outputs). {shared_hint}").format(what=what, shared_hint=shared_hint))
@@ -277,7 +280,8 @@ def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: tor
         z = data(result[slot])
         ok = z is not None and z.shape == y.shape and z.is_floating_point() and bool(torch.isfinite(z).all()) \
             and float(z.double().norm()) > 0
-        measured[label] = math.log2(float(z.double().norm()) / float(y.double().norm())) if ok else float("nan")
+        measured[label] = (math.log2(float(z.double().norm()) / float(y.double().norm())) if ok and z is not None
+                           else float("nan"))
     return measured
 
 
@@ -310,12 +314,12 @@ def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, 
             reads = {n: p.ret(walk(p, m, n)) for n in written}
         outs.append(forward(p, m, x, seeds[2]))
     result = student.run(p, what)
-    reads = {n: data(result[s]) for n, s in reads.items()}
+    values_read = {n: data(result[s]) for n, s in reads.items()}
     for group in snapshot_groups(snap):
-        held = [reads.get(n) for n in group]
+        held = [values_read.get(n) for n in group]
         if any(h is None for h in held):
             continue  # the step or the names failed: the snapshot rules judge that
-        apart = [n for n, h in zip(group, held) if not same(h, held[0])]
+        apart = [n for n, h in zip(group, held, strict=True) if not same(h, held[0])]
         assert not apart, (_("after an optimizer step {group!r} and {apart!r} hold different values: "
                              "they are two tensors, not one. {shared_hint}").format(
                                group=group[0], apart=apart[0], shared_hint=shared_hint))
@@ -351,7 +355,7 @@ def confirm_untied(student, rng: random.Random, cases: Sequence[tuple[Case, torc
         kept = {n: p.ret(walk(p, net, n)) for n in names}
         plan.append((case, x, ref, names, written, reads, kept, forward(p, new, x, seed), forward(p, net, x, seed)))
     result = student.run(p, f"{fn}(net)")
-    for case, x, ref, names, written, reads, kept, out_new, out_net in plan:
+    for _case, x, ref, names, written, reads, kept, out_new, out_net in plan:
         groups, odd = readback_groups(names, written, {n: result[s] for n, s in reads.items()})
         assert not odd, (_("a value written into {odd!r} of untie's result did not show under that "
                            "name: the result must have net's parameter names, each reaching its own "
@@ -459,7 +463,7 @@ def confirm_returns_net(student, rng: random.Random, cases: Sequence[tuple[Case,
         net = p.build(*case)
         out = call(p, net, width)
         reads = {}
-        for n, _unused, _unused in shapes:
+        for n, _shape, _dtype in shapes:
             write(p, walk(p, out, n), written[n])
             reads[n] = p.ret(walk(p, net, n))
         plan.append((written, reads))
@@ -670,14 +674,15 @@ def confirm_trains(student, rng: random.Random, cases: Sequence[Case], act: Call
         opt = p.sgd(p.method(m, "parameters", catch=True), lr, catch=True)
         p.method(opt, "step", catch=True)
         after = forward(p, m, x2, fseed)
-        want = {"weight": c.T @ x, "bias": c.sum(0)}
-        want = {n: None if n in frozen else want[n] for n in names}
+        grad_of = {"weight": c.T @ x, "bias": c.sum(0)}
+        want: dict[str, torch.Tensor | None] = {n: None if n in frozen else grad_of[n] for n in names}
         plan.append((dtype, n_out, x2, want, grads, before, after))
     result = student.run(p, what)
     for dtype, n_out, x2, want, grads, before, after in plan:
         for pname, w in want.items():
             got = result[grads[pname]]
-            ok = got is None if w is None else (data(got) is not None and data(got).dtype == dtype
+            got_data = data(got)
+            ok = got is None if w is None else (got_data is not None and got_data.dtype == dtype
                                                 and close(got, w, rtol=1e-4))
             assert ok, (_("after {what}, a backward pass through the module did not give {pname!r} the gradient "
                           "a leaf Parameter of its dtype and requires_grad gets (none when frozen): keep "
@@ -687,8 +692,9 @@ def confirm_trains(student, rng: random.Random, cases: Sequence[Case], act: Call
         step = torch.zeros(x2.shape[0], n_out, dtype=dtype)
         if want["weight"] is not None:
             step -= lr * x2 @ want["weight"].T
-        if want.get("bias") is not None:
-            step -= lr * want["bias"]
+        bias_grad = want.get("bias")
+        if bias_grad is not None:
+            step -= lr * bias_grad
         ok = a is not None and b is not None and a.dtype == dtype and b.dtype == dtype and a.shape == b.shape \
             and close(b - a, step, rtol=1e-6 if dtype == torch.float64 else 1e-3)
         assert ok, (_("after {what}, an optimizer step on the module's parameters() did not change its output as "
@@ -749,7 +755,8 @@ def confirm_trains_net(student, rng: random.Random, cases: Sequence[tuple[dict, 
         (ref(x) * c).sum().backward()
         for n in names:
             want, got = own[n].grad, result[grads[n]]
-            ok = got is None if want is None else (data(got) is not None and data(got).dtype == want.dtype
+            got_data = data(got)
+            ok = got is None if want is None else (got_data is not None and got_data.dtype == want.dtype
                                                    and close(got, want, rtol=max(rtol, 1e-4)))
             assert ok, (_("after {what}, a backward pass through the module did not give {pname!r} the gradient "
                           "a leaf Parameter of its dtype and requires_grad gets (none when frozen): keep "

@@ -55,7 +55,7 @@ def close(got: Any, want: torch.Tensor, rtol: float = RTOL, atol: float | None =
 
 def close_values(got: Sequence[float], want: Sequence[float], rtol: float = RTOL, atol: float = ATOL) -> bool:
     """As many numbers as ``want``, each within ``atol + rtol * |w|`` of its counterpart ``w``."""
-    return len(got) == len(want) and all(abs(g - w) <= atol + rtol * abs(w) for g, w in zip(got, want))
+    return len(got) == len(want) and all(abs(g - w) <= atol + rtol * abs(w) for g, w in zip(got, want, strict=True))
 
 
 def returns_net(same: bool, out: Any, wrong: str, none: str) -> None:

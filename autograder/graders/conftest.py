@@ -16,10 +16,12 @@ import pytest
 
 
 def pytest_addoption(parser):
+    """``--submission FILE``: the submission the graders grade."""
     parser.addoption("--submission", action="store", default=None, help="the submission to grade")
 
 
 def pytest_configure(config):
+    """Declare the ``question`` mark, and start recording each rule's outcome (for ``needs``)."""
     config.addinivalue_line("markers", "question(name, points, visibility, needs): contract question, points, "
                                        "visibility, and the earlier test this one needs to pass to count")
     config._grader_outcomes = {}
@@ -27,6 +29,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Record the rule's outcome, for the rules that need it."""
     report = (yield).get_result()
     if report.when == "call":
         item.config._grader_outcomes[item.originalname] = report.outcome
@@ -63,6 +66,7 @@ def _student(request):
 
 @pytest.fixture
 def student(_student, request):
+    """The submission's ``Student``, its time budget started for this rule's question."""
     mark = request.node.get_closest_marker("question")
     _student.begin_question(mark.args[0])
     return _student
@@ -70,6 +74,7 @@ def student(_student, request):
 
 @pytest.fixture
 def rng(_student, request):
+    """The rule's ``random.Random``, seeded as the engine's runner seeds it."""
     from ..engine.runner import seed_for
 
     return random.Random(seed_for(_student.submission.digest, request.node.originalname))

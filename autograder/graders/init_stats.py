@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -106,7 +107,8 @@ def normal_cdf(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1.0 - 0.5 * erfc, 0.5 * erfc)
 
 
-def uniform_cdf(lo: float, hi: float):
+def uniform_cdf(lo: float, hi: float) -> Callable[[np.ndarray], np.ndarray]:
+    """The CDF of the uniform law on [lo, hi]."""
     return lambda x: np.clip((x - lo) / (hi - lo), 0.0, 1.0)
 
 
@@ -123,6 +125,8 @@ def my_init_nonzero_cdf(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Finding:
+    """What a law's test found wrong, for the hint: which check, and how far off."""
+
     check: str  # "shape", "spread", "support", "zeros", "size"
     ratio: float = float("nan")  # for "spread": observed standard deviation / the law's
     detail: str = ""

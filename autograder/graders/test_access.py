@@ -52,7 +52,7 @@ def _check_shapes(got, module: torch.nn.Module) -> None:
 def test_param_shapes_every_parameter_in_order(student, rng):
     """every parameter of nested modules, in order, shape as a tuple"""
     cases = zoo.cases(rng, zoo.nested_seq, zoo.custom_lists, lambda r: zoo.lazy(r, True), zoo.chimera())
-    for case, got in zip(cases, call_each(student, "param_shapes", cases)):
+    for case, got in zip(cases, call_each(student, "param_shapes", cases), strict=True):
         _check_shapes(got, build(case))
 
 
@@ -60,7 +60,7 @@ def test_param_shapes_every_parameter_in_order(student, rng):
 def test_param_shapes_shared_once_frozen_included_buffers_excluded(student, rng):
     """a shared parameter once under its first name; frozen parameters in; buffers out"""
     cases = zoo.cases(rng, zoo.shared, zoo.frozen, zoo.with_buffers)
-    for case, got in zip(cases, call_each(student, "param_shapes", cases)):
+    for case, got in zip(cases, call_each(student, "param_shapes", cases), strict=True):
         _check_shapes(got, build(case))
 
 
@@ -115,7 +115,7 @@ def _check_count(got, module: torch.nn.Module, trainable_only: bool) -> None:
 def test_count_parameters_counts_every_scalar_once(student, rng):
     """the number of scalars, a shared parameter counted once, buffers not counted"""
     cases = zoo.initialized(rng)
-    for case, got in zip(cases, call_each(student, "count_parameters", cases)):
+    for case, got in zip(cases, call_each(student, "count_parameters", cases), strict=True):
         _check_count(got, build(case), False)
 
 
@@ -123,7 +123,7 @@ def test_count_parameters_counts_every_scalar_once(student, rng):
 def test_count_parameters_trainable_only(student, rng):
     """trainable_only=True counts only parameters with requires_grad=True"""
     cases = zoo.cases(rng, zoo.frozen, zoo.shared, zoo.with_buffers, zoo.frozen)
-    for case, got in zip(cases, call_each(student, "count_parameters", cases, trainable_only=True)):
+    for case, got in zip(cases, call_each(student, "count_parameters", cases, trainable_only=True), strict=True):
         _check_count(got, build(case), True)
 
 
@@ -149,7 +149,7 @@ def _get_all(student, cases, names_of):
         m = p.build(*case)
         names = names_of(build(case))
         outs = [p.ret(p.call("get_parameter", m, n, catch=True)) for n in names]
-        plan.append((p.snapshot(m), list(zip(names, outs))))
+        plan.append((p.snapshot(m), list(zip(names, outs, strict=True))))
     result = student.run(p, "get_parameter(...)")
     return [(result[snap], [(n, result[o]) for n, o in pairs]) for snap, pairs in plan]
 
@@ -158,7 +158,9 @@ def _get_all(student, cases, names_of):
 def test_get_parameter_returns_the_registered_object_for_every_name(student, rng):
     """the very Parameter registered under each dotted name, later names of a shared one included"""
     cases = zoo.cases(rng, zoo.shared, zoo.custom_lists, zoo.nested_seq, zoo.chimera())
-    all_names = lambda m: [n for n, _ in m.named_parameters(remove_duplicate=False)]
+    def all_names(m):
+        return [n for n, _ in m.named_parameters(remove_duplicate=False)]
+
     for snap, pairs in _get_all(student, cases, all_names):
         first = {t.oid: n for n, t in reversed(snap.named_params)}
         reported = dict(snap.named_params)
@@ -200,7 +202,7 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
         unknown = [params[0] + "x", "weight", params[0].rsplit(".", 1)[0] + ".gamma", ""]
         return buffers[:2] + modules[:2] + plain_tensors(m)[:1] + unknown
 
-    for case, (snap, pairs) in zip(cases, _get_all(student, cases, bad_names)):
+    for case, (snap, pairs) in zip(cases, _get_all(student, cases, bad_names), strict=True):
         buffers = {n for n, _ in snap.buffers}
         modules = {n for n, _ in snap.modules}
         plain = set(plain_tensors(build(case)))
@@ -209,7 +211,8 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
                     else _("a plain tensor attribute") if name in plain else _("not a name in the module"))
             assert isinstance(got, Raised), (_("get_parameter(module, {name!r}) must raise KeyError: "
                                                "{name!r} is {kind} (it returned {value})").format(
-                                                 name=name, kind=kind, value=_('None') if got is None else describe(got)))
+                                                 name=name, kind=kind,
+                                                 value=_('None') if got is None else describe(got)))
             assert got.is_a("KeyError"), (_("get_parameter(module, {name!r}) raised {type}; it must "
                                             "raise KeyError ({name!r} is {kind})").format(
                                               name=name, type=got.type, kind=kind))
@@ -217,7 +220,8 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
 
 # ------------------------------------------------------------------ build_rgnet
 
-RGNET_NAMES = [f"0.block {b}.{i}.{w}" for b in range(4) for i in (0, 2) for w in ("weight", "bias")] + ["1.weight", "1.bias"]
+RGNET_NAMES = ([f"0.block {b}.{i}.{w}" for b in range(4) for i in (0, 2) for w in ("weight", "bias")]
+               + ["1.weight", "1.bias"])
 
 
 def block2_ref() -> torch.nn.Sequential:
@@ -420,7 +424,8 @@ def test_frozen_hidden_mlp_buffer_follows_to_and_load_state_dict(student, rng):
             _("load_state_dict of a state_dict with rand_weight, linear.weight and linear.bias raised "
               "{type}").format(type=load.type)
             + (f" ({why})" if why else "") + _(": ")
-            + (_("rand_weight must be loaded with the module's state (register_buffer)") if "rand_weight" in load.message
+            + (_("rand_weight must be loaded with the module's state (register_buffer)")
+               if "rand_weight" in load.message
                else _("load_state_dict must accept rand_weight, linear.weight and linear.bias")))
     # the buffer rule is judged on its own: here rand_weight only has to follow the module
     loaded = dict(result[loaded].buffers) | dict(result[loaded].named_params)
@@ -476,7 +481,7 @@ def _check_groups(got, module) -> None:
 def test_shared_names_groups_every_name_of_a_shared_parameter(student, rng):
     """every name of each shared parameter, in order, groups ordered by first name"""
     cases = zoo.cases(rng, zoo.shared, zoo.shared, zoo.tied)
-    for case, got in zip(cases, call_each(student, "shared_names", cases)):
+    for case, got in zip(cases, call_each(student, "shared_names", cases), strict=True):
         _check_groups(got, build(case))
 
 
@@ -484,5 +489,5 @@ def test_shared_names_groups_every_name_of_a_shared_parameter(student, rng):
 def test_shared_names_empty_when_nothing_is_shared(student, rng):
     """[] when nothing is shared (equal values are not sharing)"""
     cases = zoo.cases(rng, zoo.nested_seq, zoo.custom_lists, zoo.with_buffers, zoo.equal_values)
-    for case, got in zip(cases, call_each(student, "shared_names", cases)):
+    for case, got in zip(cases, call_each(student, "shared_names", cases), strict=True):
         _check_groups(got, build(case))

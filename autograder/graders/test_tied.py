@@ -27,19 +27,35 @@ with a deterministic replay.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
 
 from ..engine.student import Program
 from ..engine.values import ModuleRef, Raised, TensorRef
-from . import behaviour
 from ..i18n import N_, _
+from . import behaviour
 from .checks import ATOL, RTOL, close, close_values
 from .common import as_number, build, describe
-from .tied_helpers import (ae_forward, ae_parts, ae_sizes, contributions, gen, guard_module, in_features, layers,
-                           linears, mlp_forward, mlp_sizes, nested_shared_spec, out_features, replay,
-                           several_shared_spec, shared_mlp_spec)
+from .tied_helpers import (
+    ae_forward,
+    ae_parts,
+    ae_sizes,
+    contributions,
+    gen,
+    guard_module,
+    in_features,
+    layers,
+    linears,
+    mlp_forward,
+    mlp_sizes,
+    nested_shared_spec,
+    out_features,
+    replay,
+    several_shared_spec,
+    shared_mlp_spec,
+)
 
 TWO_LAYERS = N_("two separate Linear layers with equal values are not shared: use one Linear object twice "
               "(the same module at both places)")
@@ -74,6 +90,14 @@ def _two_hidden_layers_hint(snap, h: int) -> str | None:
         return _(TWO_LAYERS)
     return (_("S must be one nn.Linear(hidden, hidden) applied twice: there are several "
               "hidden-to-hidden layers with their own weights"))
+
+
+
+def _pair(found: list[tuple[str, TensorRef, TensorRef | None]]) -> tuple[Any, Any]:
+    """The (weight, bias) values of the first layer ``linears`` found (its callers checked the bias is there)."""
+    _prefix, weight, bias = found[0]
+    assert bias is not None
+    return weight.data, bias.data
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -122,10 +146,10 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
     x = torch.randn(rng.randint(2, 6), a, generator=gen(rng))
     p = Program()
     net, snap = _mlp_probe(p, (a, h, o))
-    counts, _unused = p.count_calls(net, x)
+    counted, _unused = p.count_calls(net, x)
     result = student.run(p, "build_shared_mlp(...)")
     _need_module(result[net], "build_shared_mlp")
-    snap, counts = result[snap], dict(result[counts])
+    snap, counts = result[snap], dict(result[counted])
     two = _two_hidden_layers_hint(snap, h)
     assert two is None, two
     found = _layer_names(snap, a, h, o)
@@ -133,7 +157,7 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
                                  "hidden), S = nn.Linear(hidden, hidden) and L3 = nn.Linear(hidden, "
                                  "out_features)"))
     modules = dict(snap.modules)
-    holders = {t.oid: set() for _, t, _ in found}
+    holders: dict[int, set[int]] = {t.oid: set() for _, t, _ in found}
     for name, t in snap.named_params:  # every module holding each weight (a weight may be tied into two modules)
         if t.oid in holders:
             holders[t.oid].add(modules[name.rpartition(".")[0]].oid)
@@ -143,21 +167,23 @@ def test_build_shared_mlp_shared_linear_runs_twice(student, rng):
     assert runs[0] == 1 and runs[2] == 1, (_("in one forward L1 and L3 must each run once (L1 ran "
                                              "{runs} time(s), L3 {runs2})").format(runs=runs[0], runs2=runs[2]))
     # call counts are the child's word: count the uses again from values (see behaviour.confirm_uses)
-    weight = lambda prefix: f"{prefix}.weight" if prefix else "weight"
+    def weight(prefix: str) -> str:
+        return f"{prefix}.weight" if prefix else "weight"
+
     uses = {"L1": (weight(found[0][0]), 1), "S": (weight(found[1][0]), 2), "L3": (weight(found[2][0]), 1)}
     x = torch.randn(16, a, generator=gen(rng))
     measured = behaviour.confirm_uses(student, rng, lambda p: p.call("build_shared_mlp", a, h, o), snap, x, uses,
                                       "build_shared_mlp(...)")
     if measured is not None:
-        runs = [measured[k] for k in ("L1", "S", "L3")]
-        assert abs(runs[1] - 2) < 0.25, (_("in one forward the shared Linear S acts {runs:.3g} time(s) "
+        acts = [measured[k] for k in ("L1", "S", "L3")]
+        assert abs(acts[1] - 2) < 0.25, (_("in one forward the shared Linear S acts {runs:.3g} time(s) "
                                            "(doubling its weight should multiply the output by 4 when "
                                            "biases are zero): it must run twice, as one module called "
-                                           "at both places").format(runs=runs[1]))
-        assert abs(runs[0] - 1) < 0.25 and abs(runs[2] - 1) < 0.25, (
+                                           "at both places").format(runs=acts[1]))
+        assert abs(acts[0] - 1) < 0.25 and abs(acts[2] - 1) < 0.25, (
             _("in one forward L1 and L3 must each run once (doubling their weights should double the "
               "output when biases are zero; L1 acts {runs:.3g} time(s), L3 {runs2:.3g})").format(
-                runs=runs[0], runs2=runs[2]))
+                runs=acts[0], runs2=acts[2]))
 
 
 @pytest.mark.question("build_shared_mlp", points=1)
@@ -177,8 +203,7 @@ def test_build_shared_mlp_computes_the_formula(student, rng):
     assert l1 and s and l3 and all(b is not None for _, _, b in l1 + s + l3), (
         _("build_shared_mlp must be made of L1 = nn.Linear(in_features, hidden), S = nn.Linear(hidden, "
           "hidden) and L3 = nn.Linear(hidden, out_features), with biases"))
-    pair = lambda f: (f[0][1].data, f[0][2].data)
-    assert close(out.data, mlp_forward(x, pair(l1), pair(s), pair(l3))), (
+    assert close(out.data, mlp_forward(x, _pair(l1), _pair(s), _pair(l3))), (
         _("net(x) must be L3(relu(S(relu(S(relu(L1(x))))))) (a ReLU after L1 and after each use of S, "
           "none after L3)")
         + (_(": S must be one layer applied twice") if len(s) > 1 else ""))
@@ -195,9 +220,9 @@ def test_build_shared_mlp_default_initialization(student, rng):
         _need_module(result[net], "build_shared_mlp")
         _no_lazy(result[snap], "build_shared_mlp(...)")
         spread = []
-        for prefix, ps in layers(result[snap]).items():
+        for ps in layers(result[snap]).values():
             w, b = ps.get("weight"), ps.get("bias")
-            if w is None or len(w.shape) != 2:
+            if w is None or w.shape is None or len(w.shape) != 2:
                 continue
             bound = 1 / math.sqrt(w.shape[1])  # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
             for t in (w, b):
@@ -246,14 +271,12 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
     assert len(after.distinct_params()) == 6 and len(linears(after, h, h)) == 1, (
         _("after an optimizer step S must still be one Linear used twice (six distinct parameter "
           "tensors)"))
-    pair = lambda f: (f[0][1].data, f[0][2].data)
-
     def formula(snap, y) -> bool | None:
         """Whether y is the formula on snap's parameters (None when the layers cannot be told apart)."""
         l1, s, l3 = (linears(snap, a, h), linears(snap, h, h), linears(snap, h, o))
         if not (l1 and s and l3 and isinstance(y, TensorRef) and all(b is not None for _, _, b in l1 + s + l3)):
             return None
-        return close(y.data, mlp_forward(x, pair(l1), pair(s), pair(l3)))
+        return close(y.data, mlp_forward(x, _pair(l1), _pair(s), _pair(l3)))
 
     if formula(before, first):  # a wrong formula is judged by its own rule, not here again
         assert formula(after, out) is not False, (
@@ -266,8 +289,8 @@ def test_build_shared_mlp_stays_tied_after_an_optimizer_step(student, rng):
 # ------------------------------------------------------------------ train_shared_mlp
 
 
-MISTAKE_RUNS = {"no_zero": dict(zero=False), "per_use": dict(per_use=True), "half": dict(loss="half"),
-                "sum": dict(loss="sum")}
+MISTAKE_RUNS: dict[str, dict[str, Any]] = {"no_zero": dict(zero=False), "per_use": dict(per_use=True),
+                                           "half": dict(loss="half"), "sum": dict(loss="sum")}
 
 
 def _train_case(rng) -> dict:
@@ -293,7 +316,7 @@ def _train_case(rng) -> dict:
 def _apart(right: dict, wrong: dict, epochs: int) -> bool:
     """Whether ``wrong`` differs from ``right`` by 10x the tolerance in losses, in norms and in final values."""
     def far(a, b):
-        return any(not close_values([u], [v], 10 * RTOL, 10 * ATOL) for u, v in zip(a, b))
+        return any(not close_values([u], [v], 10 * RTOL, 10 * ATOL) for u, v in zip(a, b, strict=True))
     return (far(wrong["loss"], right["loss"][:epochs])
             and any(far(wrong["grad_norm"][k], right["grad_norm"][k][:epochs]) for k in right["grad_norm"])
             and any(not close(wrong["final"][k], right["final"][k], rtol=1e-3) for k in right["final"]))
@@ -316,10 +339,10 @@ def _numbers(values, what: str, epochs: int) -> list[float]:
                                                   what=what, kind=describe(values))
     assert len(values) == epochs, _("{what} must hold one number per epoch (epochs of them)").format(what=what)
     out = [as_number(v) for v in values]
-    bad = [v for v, f in zip(values, out) if f is None]
+    bad = [v for v, f in zip(values, out, strict=True) if f is None]
     assert not bad, (_("{what} must hold numbers (Python or NumPy floats, or 0-dimensional tensors), "
                        "not {kind}").format(what=what, kind=describe(bad[0])))
-    return out
+    return [f for f in out if f is not None]  # every one: checked just above
 
 
 MISTAKES = {
@@ -456,12 +479,12 @@ def _untie(student, rng):
         out = p.ret(p.call(new, x, no_grad=True, catch=True))  # a failing forward costs only its own rule
         plan.append((case, x, before, new, out, p.snapshot(new), p.snapshot(net)))
     result = student.run(p, "untie(net)")
-    out = []
+    answers = []
     for case, x, before, new, y, snap_new, after in plan:
         _need_module(result[new], "untie")
-        out.append(dict(case=case, x=x, before=result[before], new=result[new], out=result[y],
-                        snap_new=result[snap_new], after=result[after]))
-    return out
+        answers.append(dict(case=case, x=x, before=result[before], new=result[new], out=result[y],
+                            snap_new=result[snap_new], after=result[after]))
+    return answers
 
 
 @pytest.mark.question("untie", points=1)
@@ -480,8 +503,9 @@ def test_untie_computes_the_same_function(student, rng):
         same_values = all(n in values and torch.equal(values[n].data, p.detach())
                           for n, p in net.named_parameters(remove_duplicate=False))
         assert close(out.data, want), (_("untie(net) must compute the same function as net")
-                                       + ("" if same_values else _(": every copy keeps the current values of the module it "
-                                                                   "copies (copy.deepcopy does)")))
+                                       + ("" if same_values
+                                          else _(": every copy keeps the current values of the module it "
+                                                 "copies (copy.deepcopy does)")))
 
 
 def _first_component(name: str) -> str:
@@ -571,7 +595,7 @@ def _contrib(student, rng):
         net = p.build(*t["case"])
         plan.append((p.ret(p.call("grad_contributions", net, t["X"], t["y"])), p.snapshot(net)))
     result = student.run(p, "grad_contributions(net, X, y)")
-    return [dict(t, out=result[out], after=result[snap]) for t, (out, snap) in zip(cases, plan)]
+    return [dict(t, out=result[out], after=result[snap]) for t, (out, snap) in zip(cases, plan, strict=True)]
 
 
 def _parts(t: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -688,7 +712,8 @@ def test_tied_autoencoder_three_parameter_tensors(student, rng):
         assert extra is None, extra
         raise AssertionError(_("TiedAutoencoder must have exactly three parameter tensors, W of shape "
                                "(d_hidden, d_in), the encoder bias (d_hidden,) and the decoder bias "
-                               "(d_in,); it has {n_shapes}").format(n_shapes=len(shapes)) + (_(" with other shapes") if len(shapes) == 3 else ""))
+                               "(d_in,); it has {n_shapes}").format(n_shapes=len(shapes))
+                             + (_(" with other shapes") if len(shapes) == 3 else ""))
     # the snapshot's word on the parameters, confirmed by behaviour (see behaviour.py)
     d_in, d_hidden, _unused, snap = probes[-1]
     x = torch.randn(rng.randint(2, 6), d_in, generator=gen(rng))

@@ -8,6 +8,7 @@ asking the student's code anything.
 from __future__ import annotations
 
 import random
+from typing import Any, cast
 
 import torch
 from torch.nn import functional as F
@@ -37,7 +38,7 @@ def shared_mlp_spec(rng: random.Random, names: bool = False) -> dict:
         keys = [rng.choice([str(i), f"layer_{i}", f"block {i}"]) for i in range(7)]
     kids = [linear(a, h), {"k": "relu"}, linear(h, h, id="S"), {"k": "relu"}, {"k": "ref", "id": "S"},
             {"k": "relu"}, linear(h, o)]
-    return {"k": "seq", "children": [[k, c] for k, c in zip(keys, kids)]}
+    return {"k": "seq", "children": [[k, c] for k, c in zip(keys, kids, strict=True)]}
 
 
 def several_shared_spec(rng: random.Random) -> dict:
@@ -67,11 +68,13 @@ def in_features(spec: dict) -> int:
 
 
 def out_features(spec: dict) -> int:
+    """The output size of a spec's last layer (a Sequential's last child, or the last head)."""
     last = spec["children"][-1][1] if spec["k"] == "seq" else spec["dicts"]["heads"][-1][1]
     return last["out"]
 
 
 def gen(rng: random.Random) -> torch.Generator:
+    """A torch generator seeded from the rule's ``rng``."""
     return torch.Generator().manual_seed(rng.getrandbits(31))
 
 
@@ -127,7 +130,7 @@ def replay(case: Case, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
     """
     net = build(case)
     names = [n for n, _ in net.named_parameters()]
-    out = {"loss": [], "grad_norm": {n: [] for n in names}, "param_norm": {n: [] for n in names}}
+    out: dict[str, Any] = {"loss": [], "grad_norm": {n: [] for n in names}, "param_norm": {n: [] for n in names}}
     updates = [p for _, p in net.named_parameters(remove_duplicate=not per_use)]
     final = None
     for epoch in range(epochs + extra):
@@ -140,15 +143,23 @@ def replay(case: Case, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
         value.backward()
         out["loss"].append(value.item())
         for n, p in net.named_parameters():
-            out["grad_norm"][n].append(p.grad.norm().item())
+            out["grad_norm"][n].append(_grad(p).norm().item())
             out["param_norm"][n].append(p.detach().norm().item())
         with torch.no_grad():
             for p in updates:
-                p -= lr * p.grad
+                p.sub_(lr * _grad(p))
     if final is None:
         final = {n: p.detach().clone() for n, p in net.named_parameters(remove_duplicate=False)}
     out["final"] = final
     return out
+
+
+def _grad(p: torch.Tensor) -> torch.Tensor:
+    """``p.grad``, which the backward pass just before gave it (without one, a grader bug: not an AssertionError,
+    which would fail the student)."""
+    if p.grad is None:
+        raise RuntimeError("a parameter of the parent's copy got no gradient from backward()")
+    return p.grad
 
 
 # ------------------------------------------------------------------ grad_contributions: the parent's parts
@@ -156,8 +167,8 @@ def replay(case: Case, X: torch.Tensor, y: torch.Tensor, epochs: int, lr: float,
 
 def contributions(case: Case, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(part through index 2, part through index 4, S.weight.grad after backward) on the parent's copy."""
-    net = build(case)
-    S = net[2]
+    net = cast(torch.nn.Sequential, build(case))  # the shared MLP's spec: a Sequential, S at indices 2 and 4
+    S = cast(torch.nn.Linear, net[2])
     W1 = S.weight.detach().clone().requires_grad_()
     W2 = S.weight.detach().clone().requires_grad_()
     h = X
@@ -166,13 +177,14 @@ def contributions(case: Case, X: torch.Tensor, y: torch.Tensor) -> tuple[torch.T
     g1, g2 = torch.autograd.grad(F.mse_loss(h, y), [W1, W2])
     net.zero_grad()
     F.mse_loss(net(X), y).backward()
-    return g1, g2, S.weight.grad.detach().clone()
+    return g1, g2, _grad(S.weight).detach().clone()
 
 
 # ------------------------------------------------------------------ TiedAutoencoder
 
 
 def ae_sizes(rng: random.Random) -> tuple[int, int]:
+    """(d_in, d_hidden) of a tied autoencoder to build, never equal (so that W's orientation shows)."""
     d_in = rng.randint(3, 12)
     d_hidden = rng.choice([k for k in range(3, 10) if k != d_in])
     return d_in, d_hidden
@@ -192,4 +204,5 @@ def ae_parts(snap: Snapshot, d_in: int, d_hidden: int) -> dict[str, TensorRef] |
 
 
 def ae_forward(x: torch.Tensor, W: torch.Tensor, b_enc: torch.Tensor, b_dec: torch.Tensor) -> torch.Tensor:
+    """The tied autoencoder's output: ``relu(x Wᵀ + b_enc) W + b_dec``."""
     return torch.relu(x @ W.T + b_enc) @ W + b_dec

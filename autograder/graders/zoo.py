@@ -6,6 +6,7 @@ and which features appear change with the submission and the secret.
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from ..engine import specs
 from .common import Case
@@ -66,7 +67,7 @@ def with_buffers(rng: random.Random) -> dict:
 def lazy(rng: random.Random, materialized: bool) -> dict:
     """Lazy layers, before their first forward or after it."""
     n_in, h = rng.randint(2, 9), rng.randint(2, 9)
-    spec = {"k": "seq", "children": [["0", {"k": "lazylinear", "out": h}], ["1", {"k": "relu"}],
+    spec: dict[str, Any] = {"k": "seq", "children": [["0", {"k": "lazylinear", "out": h}], ["1", {"k": "relu"}],
                                      ["2", {"k": "lazylinear", "out": rng.randint(1, 5)}]]}
     if materialized:
         spec["materialize"] = n_in
@@ -104,7 +105,8 @@ def chimera(materialized: bool = True) -> dict:
         ["net", {"k": "seq", "children": [["0", {"k": "lazylinear", "out": 64}], ["1", {"k": "relu"}],
                                           ["2", {"k": "lazylinear", "out": 32}], ["3", {"k": "relu"}]]}],
         ["linear", {"k": "lazylinear", "out": 16}]]}
-    spec = {"k": "seq", "children": [["0", nest], ["1", {"k": "lazylinear", "out": 20}], ["2", {"k": "fixed_hidden_mlp"}]]}
+    spec: dict[str, Any] = {"k": "seq", "children": [["0", nest], ["1", {"k": "lazylinear", "out": 20}],
+                                     ["2", {"k": "fixed_hidden_mlp"}]]}
     if materialized:
         spec["materialize"] = 20
     return spec
