@@ -109,6 +109,7 @@ class Message(str):
     params: dict[str, Any]
 
     def __new__(cls, msgid: str, params: dict[str, Any]) -> Message:
+        """``msgid`` formatted with ``params`` in English; both kept for ``render``."""
         with using(DEFAULT):
             self = super().__new__(cls, _format(msgid, params))
         self.msgid, self.params = msgid, params
@@ -155,12 +156,15 @@ def rule_docs(source: str) -> Iterator[tuple[int, str]]:
 
 
 def extract_rule_docs(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                      options: dict) -> Iterator[tuple[int, str | None, str, list[str]]]:
+                      options: dict[str, Any]
+                      ) -> Iterator[tuple[int, str | None, str | tuple[str | None, ...], list[str]]]:
     """Babel extractor for grader files: everything Babel's Python extractor finds, plus each test's
     docstring (its check name). Registered in ``babel.cfg`` under ``[extractors]``."""
     from babel.messages.extract import extract_python
 
-    yield from extract_python(fileobj, keywords, comment_tags, options)
+    # Babel's annotations give extract()'s items and a TypedDict of options: an extractor's items are
+    # (lineno, funcname, message(s), comments), as extract() reads them, and the options are a plain dict
+    yield from extract_python(fileobj, keywords, comment_tags, options)  # type: ignore[misc, arg-type]
     fileobj.seek(0)
     encoding, _lines = tokenize.detect_encoding(fileobj.readline)
     fileobj.seek(0)

@@ -156,7 +156,7 @@ def extract_answers(nb: dict | None, assignment: str) -> dict[str, str | None]:
     if nb is None:
         return {q: None for q in names}
     cells = [c for c in nb["cells"] if isinstance(c, dict)]
-    ids = {}
+    ids: dict[str, set[str]] = {}
     for lang in ("en", "zh"):
         for q in master_questions(assignment, lang):
             if q.prompt_id:
@@ -205,7 +205,7 @@ def render_markdown(text: str) -> str:
     def validate(url: str) -> bool:
         return url.strip().lower().startswith(("http://", "https://", "mailto:", "#"))
 
-    md.validateLink = validate
+    md.validateLink = validate  # type: ignore[method-assign]  # markdown-it-py's hook for allowed links
     return md.render(text)
 
 

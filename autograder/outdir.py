@@ -250,7 +250,8 @@ def clear_previous(root: Path) -> list[str]:
         names = [n for n in manifest["entries"] if isinstance(n, str)]
     else:
         book = _readable_json(root, "gradebook.json") or {}
-        rows = book.get("submissions") if isinstance(book.get("submissions"), list) else []
+        submissions = book.get("submissions")
+        rows = submissions if isinstance(submissions, list) else []
         names = [r["submission"] for r in rows if isinstance(r, dict) and isinstance(r.get("submission"), str)]
         if book:
             names += ["gradebook.json", "gradebook.csv", "summary.html", "summary-scores.png",

@@ -85,5 +85,5 @@ def assignments(graders: Path = GRADERS) -> tuple[str, ...]:
         names = os.listdir(graders)
     except OSError:
         return ()
-    return tuple(sorted(name[len(GRADER_PREFIX):-3] for name in names
-                        if name.startswith(GRADER_PREFIX) and name.endswith(".py") and len(name) > len(GRADER_PREFIX) + 3))
+    return tuple(sorted(name[len(GRADER_PREFIX):-3] for name in names if name.startswith(GRADER_PREFIX)
+                        and name.endswith(".py") and len(name) > len(GRADER_PREFIX) + 3))

@@ -31,10 +31,10 @@ import io
 import json
 import re
 import statistics
-from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 from markupsafe import Markup
 
@@ -55,7 +55,8 @@ def environment(lang: str = "en"):
     env = jinja2.Environment(loader=jinja2.PackageLoader("autograder", "templates"),
                              autoescape=True, extensions=["jinja2.ext.i18n"],
                              trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
-    env.install_gettext_translations(i18n.translations(lang), newstyle=True)
+    env.install_gettext_translations(  # type: ignore[attr-defined]  # the jinja2.ext.i18n extension adds it
+        i18n.translations(lang), newstyle=True)
     env.globals.update(num=_num, img=_img)
     return env
 
@@ -189,9 +190,10 @@ def _withheld(lang: str, hidden: list[_Check], later: list[_Check]) -> tuple[str
     """The notes that count the checks a student does not see: (until the due date, hidden)."""
     later_text = hidden_text = ""
     if later:
-        later_text = _plural(lang, "%(num)d check hidden until after due date (%(points)s), counted in the score above.",
-                             "%(num)d checks hidden until after due date (%(points)s), counted in the score above.",
-                             len(later), points=_points(lang, sum(c.max_score for c in later)))
+        later_text = _plural(
+            lang, "%(num)d check hidden until after due date (%(points)s), counted in the score above.",
+            "%(num)d checks hidden until after due date (%(points)s), counted in the score above.",
+            len(later), points=_points(lang, sum(c.max_score for c in later)))
     if hidden:
         hidden_text = _plural(lang, "%(num)d hidden check (%(points)s), counted in the score above.",
                               "%(num)d hidden checks (%(points)s), counted in the score above.",
@@ -219,8 +221,8 @@ def _manual_items(manual: dict | None) -> list[dict]:
 
 
 def _feedback_md(assignment: str, submission: str, total: float, max_total: float,
-                 groups: dict[str, list[_Check]], messages: list[str], notes: list[str] = (),
-                 budget: float | None = None, manual: list[dict] = (), after_due_date: bool = False,
+                 groups: dict[str, list[_Check]], messages: list[str], notes: Sequence[str] = (),
+                 budget: float | None = None, manual: Sequence[dict] = (), after_due_date: bool = False,
                  lang: str = "en") -> str:
     _ = _gettext(lang).gettext
     # _() outside the f-strings: Babel extracts no call inside an f-string's braces
@@ -265,7 +267,7 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
 
 def _feedback_html(assignment: str, submission: str, total: float, max_total: float,
                    groups: dict[str, list[_Check]], messages: list[str], seconds: float | None,
-                   notes: list[str] = (), budget: float | None = None, manual: list[dict] = (),
+                   notes: Sequence[str] = (), budget: float | None = None, manual: Sequence[dict] = (),
                    after_due_date: bool = False, lang: str = "en") -> str:
     _ = _gettext(lang).gettext
     questions = []
@@ -359,6 +361,7 @@ def _charts(totals: list[float], max_total: float, rates: dict[str, float]) -> t
 
     matplotlib.use("Agg")  # no display on a grading server; also avoids a GUI backend's import cost
     from matplotlib.figure import Figure  # a bare Figure: no pyplot global state, nothing to close
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(6.4, 3.0))
     ax = fig.subplots()
@@ -368,7 +371,9 @@ def _charts(totals: list[float], max_total: float, rates: dict[str, float]) -> t
     ax.hist(totals, bins=bins, range=None if whole else (0, max_total or 1), color="#2f81f7", edgecolor="white")
     ax.set_xlabel(f"total score (out of {_num(max_total)})")
     ax.set_ylabel("submissions")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    locator = ax.yaxis.get_major_locator()  # an AutoLocator, a MaxNLocator: ticks on whole counts only
+    if isinstance(locator, MaxNLocator):
+        locator.set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
     if whole:
         ax.set_xlim(-0.5, max_total + 0.5)
@@ -502,7 +507,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         e["visibility"] = e["visibility"].replace("_", " ")
     for key, rank in (("order", _ranks(rules, lambda e: e["index"])), ("rate", _ranks(rules, lambda e: e["share"])),
                       ("failed", _ranks(rules, lambda e: -e["failed"]))):
-        for e, k in zip(rules, rank):
+        for e, k in zip(rules, rank, strict=True):
             e.setdefault("rank", {})[key] = k
 
     groups = failure_groups({n: res for n, res in results.items() if status.get(n) != "not graded"})
@@ -511,7 +516,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
                                                              if g["question"] in questions else 99, -g["count"]))),
                       ("rule", _ranks(groups, lambda g: (g["rules"][0] if g["rules"] else "", -g["count"]))),
                       ("hint", _ranks(groups, lambda g: g["pattern"].lower()))):
-        for g, k in zip(groups, rank):
+        for g, k in zip(groups, rank, strict=True):
             g.setdefault("rank", {})[key] = k
 
     def listing(which: list[dict], messages) -> list[dict]:
@@ -533,7 +538,8 @@ def write_summary(out: Path, lang: str = "en") -> Path:
          "rows": listing(broken, lambda r: r["grader_errors"]),
          "text": _("These checks could not be run because a grader failed (not the student's code). The students "
                    "kept their points; fix the grader and regrade.")},
-        {"id": "errors", "cls": "", "title": _("Submissions with errors"), "rows": listing(errored, lambda r: r["errors"]),
+        {"id": "errors", "cls": "", "title": _("Submissions with errors"),
+         "rows": listing(errored, lambda r: r["errors"]),
          "text": _("Graded, with errors in their cells (the feedback names each cell).")},
     ]
     n = len(rows)

@@ -44,7 +44,8 @@ def solved_notebook(assignment: str, root: Path | None = None, lang: str = "en")
     student = _read(repo.assignments / assignment / f"{name}.ipynb")
     master = {c.get("id"): c for c in _read(repo.solutions / f"{name}.ipynb")["cells"]}
     nb = copy.deepcopy(student)
-    answers = [c for c in nb["cells"] if c["cell_type"] == "code" and ANSWER_TAG in c.get("metadata", {}).get("tags", [])]
+    answers = [c for c in nb["cells"]
+               if c["cell_type"] == "code" and ANSWER_TAG in c.get("metadata", {}).get("tags", [])]
     if not answers:
         raise ValueError(f"assignments/{assignment}: the student notebook has no answer cells")
     for cell in answers:
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     from . import ASSIGNMENTS
 
     parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
-    parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT", help=f"one of: {', '.join(ASSIGNMENTS)}")
+    parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT",
+                        help=f"one of: {', '.join(ASSIGNMENTS)}")
     parser.add_argument("dest", type=Path)
     parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's notebooks (default en)")
     args = parser.parse_args(argv)
