@@ -60,6 +60,7 @@ def build_parser() -> Parser:
                                        "each one's results and feedback and the class's gradebook and summary.",
                            epilog=GRADE_EPILOG, formatter_class=fmt)
     add_arguments(grade)
+    grade.set_defaults(usage_error=grade.error)  # grade's own one-line usage errors, for what it checks later
 
     merge = sub.add_parser("merge-manual", help="fold the free-response points of manual.csv into DIR",
                            description="Fold the points (and comments) of a filled-in manual.csv into DIR's "
@@ -144,12 +145,13 @@ def _reports(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m autograder``: run the command ``argv`` names; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.command == "grade":
         from .grade import run
 
-        return run(args, parser._subparsers._group_actions[0].choices["grade"].error)
+        return run(args, args.usage_error)
     if args.command == "merge-manual":
         return _merge_manual(args)
     if args.command == "reports":

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import i18n
 from .engine.loader import LoadError, Submission, load
@@ -60,12 +60,12 @@ class Graded(NamedTuple):
 class Batch:
     """What ``grade_many`` returns: the gradebook's rows and its columns."""
 
-    rows: list[dict]  # a gradebook row per submission (``engine.results.gradebook_rows``), in the order given
+    rows: list[dict[str, Any]]  # a gradebook row per submission (``engine.results.gradebook_rows``), in the order given
     questions: list[str]  # the assignment's questions, in the graders' order (``runner.question_order``)
     points: dict[str, float]  # each question's points possible: the gradebook's maxima, rows or none
 
     @classmethod
-    def of(cls, rows: list[dict], rules: list[Rule]) -> Batch:
+    def of(cls, rows: list[dict[str, Any]], rules: list[Rule]) -> Batch:
         """The rows, with the questions and points possible of the assignment's ``rules``."""
         possible = sum_by_question((r.question, 0.0, r.points) for r in rules)
         return cls(rows, question_order(rules), {q: points for q, (_, points) in possible.items()})
@@ -194,7 +194,12 @@ def preload(summary: bool = False) -> None:
     (the results writer, the reports and what they import; matplotlib when a summary will be drawn).
     ``sys.path`` is already free of the working folder (``autograder/__init__.py``); importing up
     front also means nothing planted later anywhere is imported after a submission has run."""
-    import base64, csv, datetime, html, statistics  # noqa: E401,F401 - the reports' and gradebook's imports
+    # the reports' and gradebook's imports
+    import base64  # noqa: F401
+    import csv  # noqa: F401
+    import datetime  # noqa: F401
+    import html  # noqa: F401
+    import statistics  # noqa: F401
 
     import jinja2.ext  # noqa: F401
     import markdown_it  # noqa: F401
@@ -214,8 +219,8 @@ def preload(summary: bool = False) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.backends.backend_agg  # noqa: F401 - what Figure.savefig loads
-        import matplotlib.figure  # noqa: F401
+        import matplotlib.backends.backend_agg  # what Figure.savefig loads
+        import matplotlib.figure
 
 
 def time_budget(limits: Limits, questions: int) -> float:

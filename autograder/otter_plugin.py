@@ -76,7 +76,7 @@ def test_file(name: str, cases: list[tuple[str, float, bool, bool, str]]) -> Exc
            for n, p, h, _, _ in cases]
     tf = ExceptionTestFile(name=name, path=name, test_cases=tcs, all_or_nothing=False)
     tf.test_case_results = [TestCaseResult(test_case=tc, message=m, passed=ok)
-                            for tc, (_, _, _, ok, m) in zip(tcs, cases)]
+                            for tc, (_, _, _, ok, m) in zip(tcs, cases, strict=True)]
     return tf
 
 
@@ -131,6 +131,8 @@ class HiddenGraders(AbstractOtterPlugin):
             outcome = self._outcome
             if isinstance(outcome, BaseException):
                 raise outcome
+            if outcome is None:
+                raise RuntimeError("the hidden graders did not run")
             grading, seconds = outcome
             self._merge(results, grading, seconds)
         except BaseException as exc:  # never let otter crash: the hidden questions score 0
@@ -139,7 +141,8 @@ class HiddenGraders(AbstractOtterPlugin):
             if self._thread is None or not self._thread.is_alive():
                 self._cleanup()
 
-    def generate_report(self):
+    def generate_report(self) -> str | None:
+        """otter's hook: the hidden graders' report for the PDF and the log (None when there is nothing)."""
         return self._report or None
 
     # -------------------------------------------------------------- internals

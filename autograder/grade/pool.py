@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from .. import i18n
 from ..api import Submitted, not_graded, time_budget
@@ -23,6 +24,9 @@ from ..engine.runner import Rule, question_order
 from ..engine.sandbox import STARTUP_LIMIT, Limits
 from ..engine.student import MAX_RESTARTS
 from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package this process runs
+
+if TYPE_CHECKING:
+    from ..engine.results import Run
 
 STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine
 
@@ -37,17 +41,23 @@ def worker_command(assignment: str, limits: Limits) -> list[str]:
 
 
 class Worker:
+    """One grading worker process (``worker.py``): jobs in on its stdin, a line per event out on its stdout."""
+
     def __init__(self, assignment: str, limits: Limits) -> None:
         self.proc = subprocess.Popen(worker_command(assignment, limits),
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, cwd=ROOT)
+        assert self.proc.stdin is not None and self.proc.stdout is not None  # both pipes (PIPE above)
+        self.stdin: IO[str] = self.proc.stdin
+        self.stdout: IO[str] = self.proc.stdout
         self.job: int | None = None
         self.deadline = time.monotonic() + STARTUP
         self.ready = False  # until its hello: torch and the graders imported
 
-    def send(self, job: dict, deadline: float) -> None:
+    def send(self, job: dict[str, Any], deadline: float) -> None:
+        """Hand the worker a job, due by ``deadline`` (``time.monotonic``)."""
         self.job, self.deadline = job["index"], deadline
-        self.proc.stdin.write(json.dumps(job) + "\n")
-        self.proc.stdin.flush()
+        self.stdin.write(json.dumps(job) + "\n")
+        self.stdin.flush()
 
     def stop(self) -> None:
         """Kill the worker and whatever it started (its zygote's bwrap and the zygote, whose death
@@ -82,7 +92,7 @@ class Progress:
     otherwise (a log, CI), saying its score and status. ``ready()`` restarts the clock once the
     workers have started, so that the rate and ETA leave out their start-up."""
 
-    def __init__(self, total: int, enabled: bool, stream=None) -> None:
+    def __init__(self, total: int, enabled: bool, stream: IO[str] | None = None) -> None:
         self.total, self.done, self.problems, self.enabled = total, 0, 0, enabled
         self.stream = stream if stream is not None else sys.stderr
         self.tty = enabled and self.stream.isatty()
@@ -102,7 +112,8 @@ class Progress:
             self.bar.set_postfix_str("0 problems", refresh=False)
         self._restarted = True
 
-    def step(self, name: str, row: dict) -> None:
+    def step(self, name: str, row: dict[str, Any]) -> None:
+        """One more submission graded (``row``: its gradebook row)."""
         self.done += 1
         status = row.get("status", "graded")
         if status != "graded":
@@ -119,24 +130,31 @@ class Progress:
                   file=self.stream, flush=True)
 
     def close(self) -> None:
+        """Close the bar (a plain log has nothing to close)."""
         if self.bar is not None:
             self.bar.close()
 
 
-def rule_fields(rule: Rule) -> dict:
+def rule_fields(rule: Rule) -> dict[str, Any]:
     """What a worker says of a rule in its hello (all but the function, which stays in the worker)."""
     return {"name": rule.name, "question": rule.question, "points": rule.points, "visibility": rule.visibility,
             "doc": rule.doc, "needs": list(rule.needs)}
 
 
-def rule_from(fields: dict) -> Rule:
+def rule_from(fields: dict[str, Any]) -> Rule:
     """A rule as a worker's hello listed it (``rule_fields``), without its function."""
-    return Rule(fields["name"], fields["question"], fields["points"], fields["visibility"], None, fields["doc"],
-                tuple(fields.get("needs", ())))
+    return Rule(fields["name"], fields["question"], fields["points"], fields["visibility"], _in_worker,
+                fields["doc"], tuple(fields.get("needs", ())))
+
+
+def _in_worker(**fixtures: Any) -> None:
+    """The function of a rule a worker listed: it stays in the worker, the only process that runs it."""
+    raise RuntimeError("a rule listed by a grading worker runs only in that worker")
 
 
 def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limits: Limits, progress: bool,
-             run, total_time: float | None = None, lang: str = i18n.AUTO) -> tuple[list[dict], list[Rule]]:
+             run: Run, total_time: float | None = None,
+             lang: str = i18n.AUTO) -> tuple[list[dict[str, Any]], list[Rule]]:
     """Grade ``subs`` with ``jobs`` workers; returns (gradebook rows in submission order, the rules).
 
     ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` (``results.Run``) is recorded in
@@ -147,7 +165,7 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
     root = os.path.abspath(out)
 
     queue = list(range(len(subs)))
-    rows: list[dict | None] = [None] * len(subs)
+    rows: list[dict[str, Any] | None] = [None] * len(subs)
     bar = Progress(len(subs), progress)
     sel = selectors.DefaultSelector()
     workers: list[Worker] = []
@@ -156,10 +174,10 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
     def start() -> None:
         w = Worker(assignment, limits)
         workers.append(w)
-        sel.register(w.proc.stdout, selectors.EVENT_READ, w)
+        sel.register(w.stdout, selectors.EVENT_READ, w)
 
     def retire(w: Worker, reason: str) -> None:
-        sel.unregister(w.proc.stdout)
+        sel.unregister(w.stdout)
         workers.remove(w)
         w.stop()
         if w.job is not None and rows[w.job] is None and rules:
@@ -169,14 +187,14 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
             g.lang = i18n.choose(lang, None)
             this = budgeted()
             results.write_results(g, out / name, run=this, root=out)
-            rows[w.job] = results.gradebook_rows([g], this)[0]
-            bar.step(name, rows[w.job])
+            row = rows[w.job] = results.gradebook_rows([g], this)[0]
+            bar.step(name, row)
         elif w.job is not None and not rules:
             queue.insert(0, w.job)  # the worker died before it could say anything: try again
         if queue:
             start()
 
-    def budgeted():
+    def budgeted() -> Run:
         """The run, with the submission's time budget (known once a worker has listed the rules)."""
         questions = len(question_order(rules))
         return dataclasses.replace(run, time_budget=total_time or time_budget(limits, questions))
@@ -186,6 +204,7 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
             i = queue.pop(0)
             name, path, note = subs[i].name, subs[i].path, subs[i].note
             this = budgeted()
+            assert this.time_budget is not None  # budgeted() always sets it
             # absolute: the worker runs in the kit's folder, not in the one the paths were given from
             w.send({"index": i, "name": name, "path": os.path.abspath(path) if path else None, "lang": lang,
                     "note": note.portable() if isinstance(note, i18n.Message) else note,
@@ -206,7 +225,7 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
                 start()
             for key, _ in sel.select(timeout=0.5):
                 w: Worker = key.data
-                line = w.proc.stdout.readline()
+                line = w.stdout.readline()
                 if not line:
                     retire(w, i18n.defer("the grading process died while grading this submission"))
                     continue
@@ -226,7 +245,7 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
     finally:
         bar.close()
         for w in workers:
-            w.proc.stdin.close()  # the worker's loop ends and it stops its zygote
+            w.stdin.close()  # the worker's loop ends and it stops its zygote
         for w in workers:
             try:  # let it end its zygote's sandbox itself, so that nothing outlives grading
                 w.proc.wait(timeout=15)

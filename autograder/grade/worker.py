@@ -14,6 +14,7 @@ from pathlib import Path
 
 
 def main() -> int:
+    """A grading worker: grade the jobs read from stdin one at a time, a line per event on stdout."""
     proto = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything printed by accident goes to stderr, never into the protocol
     assignment, limits_json = sys.argv[1], sys.argv[2]
@@ -39,7 +40,8 @@ def main() -> int:
                                    note=i18n.from_portable(job.get("note", "")), total_time=job.get("total_time"),
                                    lang=job.get("lang", i18n.AUTO))
             g.submission = job["name"]
-            results.write_results(g, Path(job["out"]), seconds, run, root=Path(job["root"]) if job.get("root") else None)
+            root = Path(job["root"]) if job.get("root") else None
+            results.write_results(g, Path(job["out"]), seconds, run, root=root)
             proto.write(json.dumps({"event": "done", "index": job["index"], "seconds": seconds,
                                     "row": results.gradebook_rows([g], run)[0]}) + "\n")
     finally:

@@ -1,3 +1,4 @@
+"""``python -m autograder.gradescope``: Gradescope's ``run_autograder`` entry point."""
 import os
 import sys
 

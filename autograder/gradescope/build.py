@@ -205,13 +205,16 @@ def build(assignment: str, out: Path, secret: str | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope.build", description=__doc__.splitlines()[0])
+    """``python -m autograder.gradescope.build``: write the assignment's Gradescope zip; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope.build",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("assignment", choices=ASSIGNMENTS)
     parser.add_argument("--out", type=Path, default=Path("dist"), help="folder for the zip (default dist)")
     parser.add_argument("--secret-file", type=Path,
                         help="a file holding the graders' secret key (default: $AUTOGRADER_SECRET, if set)")
     args = parser.parse_args(argv)
-    secret = args.secret_file.read_text(encoding="utf-8").strip() if args.secret_file else os.environ.get("AUTOGRADER_SECRET")
+    secret = (args.secret_file.read_text(encoding="utf-8").strip() if args.secret_file
+              else os.environ.get("AUTOGRADER_SECRET"))
     try:
         dest = build(args.assignment, args.out, secret)
     except (BuildError, paths.NotACheckout) as exc:
@@ -219,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with zipfile.ZipFile(dest) as zf:
         n = len(zf.namelist())
-    print(f"{dest} ({n} files, {dest.stat().st_size / 1024:.0f} KiB){'' if secret else '; no SECRET: the graders use the public development key'}",
-          file=sys.stderr)
+    unsigned = "" if secret else "; no SECRET: the graders use the public development key"
+    print(f"{dest} ({n} files, {dest.stat().st_size / 1024:.0f} KiB){unsigned}", file=sys.stderr)
     return 0
 
 
