@@ -54,6 +54,8 @@ from . import CHECKOUT
 
 @dataclass
 class Job:
+    """One worker's share of the sweep: a sample graded under some of the secrets."""
+
     name: str  # the sample's name ("reference", a mistake file's stem)
     path: str  # the composed notebook
     expected: dict  # {question: score} for the questions it should lose; others must get full marks
@@ -172,7 +174,9 @@ def law_sweep(n: int, seed: int = 0) -> tuple[int, int]:
         with torch.no_grad():
             w *= key(w) >= t
 
-    normal = lambda w, fi, fo, s: st.normal_law(w, s, ALPHA / 3)
+    def normal(w, fi, fo, s):
+        return st.normal_law(w, s, ALPHA / 3)
+
     cases = {  # name: (correct?, draw(w), check(w, fan_in, fan_out))
         "init_normal": (True, lambda w: nn.init.normal_(w, 0, 0.01), lambda w, fi, fo: normal(w, fi, fo, 0.01)),
         "init_normal std 0.1": (False, lambda w: nn.init.normal_(w, 0, 0.1), lambda w, fi, fo: normal(w, fi, fo, 0.01)),
@@ -218,7 +222,7 @@ def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str,
     cut the work into jobs of at most ``chunk`` secrets. ``ValueError`` for a mistake EXPECTED.json omits."""
     expected_file = submissions / assignment / "EXPECTED.json"
     expected = json.loads(expected_file.read_text()) if expected_file.exists() else {}
-    samples = [("reference", None, {}, n)]
+    samples: list[tuple[str, Path | None, dict, int]] = [("reference", None, {}, n)]
     for path in sorted((submissions / assignment).glob("*.py")):
         if path.stem not in expected:
             raise ValueError(f"{path} has no entry in {expected_file}")
@@ -233,6 +237,7 @@ def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str,
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.stats``: the sweep; 1 when it saw any false failure, miss, wrong hint or grader error."""
     parser = argparse.ArgumentParser(prog="python -m tools.stats", description=__doc__.splitlines()[0])
     parser.add_argument("assignment", nargs="?", default="init", choices=ASSIGNMENTS)
     parser.add_argument("--secrets", type=int, default=200, metavar="N", help="secrets for the reference (default 200)")
@@ -279,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'sample':{width}s}  runs  false failures  misses  wrong hints  seconds")
     for name in sorted(outcomes, key=lambda n: (n != "reference", n)):
         o = outcomes[name]
-        print(f"{name:{width}s}  {o.runs:4d}  {o.false_failures:14d}  {o.misses:6d}  {o.wrong_hints:11d}  {o.seconds:7.1f}")
+        print(f"{name:{width}s}  {o.runs:4d}  {o.false_failures:14d}  {o.misses:6d}  {o.wrong_hints:11d}  "
+              f"{o.seconds:7.1f}")
     ref = outcomes["reference"]
     ff = sum(o.false_failures for o in outcomes.values())
     miss = sum(o.misses for o in outcomes.values())

@@ -39,13 +39,14 @@ from autograder import ASSIGNMENTS
 from autograder.engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
 
 from .. import ROOT
+
 MB = 2**20
 
 
 def _subreaper() -> None:
     try:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    except Exception:  # noqa: BLE001 - without it, orphans are missed: still a lower bound
+    except Exception:  # without it, orphans are missed: still a lower bound
         pass
 
 
@@ -103,6 +104,8 @@ def _cmdline(pid: int) -> str:
 
 @dataclass
 class Peak:
+    """What ``measure`` saw of a process tree: its peaks, and its processes at the PSS peak."""
+
     pss: int = 0
     rss: int = 0
     seconds: float = 0.0
@@ -153,6 +156,7 @@ def measure(cmd: list[str], env: dict, interval: float, cwd: Path = ROOT) -> tup
 
 
 def report(title: str, peak: Peak) -> None:
+    """Print a measurement: the peaks, then each process at the PSS peak and the high-water marks."""
     print(f"== {title}: peak PSS {peak.pss / MB:.0f} MB (tree, shared pages once), peak RSS {peak.rss / MB:.0f} MB "
           f"(summed), {peak.procs} process(es) at most, {peak.samples} samples; PSS peak at {peak.seconds:.1f} s")
     for pid, what, pss, st in sorted(peak.at_peak, key=lambda r: -r[2]):
@@ -163,6 +167,7 @@ def report(title: str, peak: Peak) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tools.bench.memory``: each assignment's grading measured; 1 if one failed or went over."""
     parser = argparse.ArgumentParser(prog="python -m tools.bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
     parser.add_argument("--submission", type=Path, help="grade this file instead of the reference notebook")
@@ -173,8 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     py = sys.executable
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOGRADER_")}
     ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
         base, run = measure([py, "-c", "import torch; torch.ones(1)"], env, args.interval)
         report("python -c 'import torch' (for scale)", base)
         for a in args.assignments:
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                 from autograder.engine import runner
 
                 runner.rules(a)
-            except Exception as exc:  # noqa: BLE001 - an assignment whose graders are not there yet
+            except Exception as exc:  # an assignment whose graders are not there yet
                 print(f"== {a}: skipped, its graders do not load ({type(exc).__name__}: {exc})")
                 continue
             layout = tmp / a
