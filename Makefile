@@ -34,8 +34,9 @@ demo: venv
 	done
 
 # The summary's browser test needs Debian's chromium: installed here when running as root (as CI does);
-# as an ordinary user without it, that test is skipped and says why.
-test: venv browser
+# as an ordinary user without it, that test is skipped and says why. The lint comes first: a lint or type
+# error fails `make test`, and so CI.
+test: venv browser lint
 	$(PY) -m pytest -q
 
 # ruff (pyflakes, pycodestyle, isort, bugbear, docstrings, noqa codes) and mypy (strict on the engine and the
