@@ -6,8 +6,9 @@ full marks; ``null`` means any score: the attack sits in that question and costs
 class is graded once, with ``--jobs 2``, beside an untouched classmate (``reference``):
 
 - bounded misbehaviour: a hang, a hang that swallows interruptions, ``os._exit``, a memory bomb and one
-  spread over five processes (each under the per-process limit, together over the sandbox's), a fork bomb, monkeypatched comparisons, printed and forged results, an output flood, top-level cells
-  that hang and exit;
+  spread over five processes (each under the per-process limit, together over the sandbox's), a fork
+  bomb, monkeypatched comparisons, printed and forged results, an output flood, top-level cells that
+  hang and exit;
 - reading what is not its own (issue 8): the master notebooks (``steal_solutions`` runs them with no
   answer of its own), a classmate's notebook (``copycat``), the graders, the kit's tests, the class
   and ``--out`` folders, environments holding the secret, command lines (``snoop``);
