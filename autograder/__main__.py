@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 PROG = "python -m autograder"
 
@@ -35,7 +36,7 @@ Run `python -m autograder COMMAND --help` for a command's options.
 class Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line: ``prog: error: message (see --help)``."""
 
-    def error(self, message: str):  # noqa: D102 - argparse's hook
+    def error(self, message: str) -> NoReturn:  # noqa: D102 - argparse's hook
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -103,7 +104,7 @@ def build_parser() -> Parser:
     return parser
 
 
-def _merge_manual(args) -> int:
+def _merge_manual(args: argparse.Namespace) -> int:
     from . import outdir
     from .manual import MergeError, merge
 
@@ -125,7 +126,7 @@ def _merge_manual(args) -> int:
     return 0
 
 
-def _reports(args) -> int:
+def _reports(args: argparse.Namespace) -> int:
     from . import outdir
     from .reports import write_reports
 

@@ -55,10 +55,13 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otter.plugins import AbstractOtterPlugin
 from otter.test_files import ExceptionTestFile, GradingResults, TestCase, TestCaseResult
+
+if TYPE_CHECKING:
+    from .engine.runner import Grading
 
 IMPORTABLE_NAME = "autograder.otter_plugin.HiddenGraders"
 PASSED = "✅ Test case passed"
@@ -83,7 +86,8 @@ def test_file(name: str, cases: list[tuple[str, float, bool, bool, str]]) -> Exc
 class HiddenGraders(AbstractOtterPlugin):
     """Adds the kit's hidden pytest graders' scores to otter's results (see the module docstring)."""
 
-    def __init__(self, submission_path, submission_metadata, plugin_config):
+    def __init__(self, submission_path: str | None, submission_metadata: dict[str, Any] | None,
+                 plugin_config: dict[str, Any] | None) -> None:
         super().__init__(submission_path, submission_metadata, plugin_config or {})
         cfg = self.plugin_config if isinstance(self.plugin_config, dict) else {}
         self.assignment: str | None = cfg.get("assignment")
@@ -98,7 +102,7 @@ class HiddenGraders(AbstractOtterPlugin):
         self._report = ""
 
     # -------------------------------------------------------------- assign / generate time
-    def during_generate(self, otter_config, assignment):
+    def during_generate(self, otter_config: dict[str, Any], assignment: Any) -> None:
         """Fail ``otter assign``/``otter generate`` early if the kit does not know the assignment."""
         from . import ASSIGNMENTS
 
@@ -108,7 +112,7 @@ class HiddenGraders(AbstractOtterPlugin):
                              f"(known: {', '.join(ASSIGNMENTS)}); set the plugin's 'assignment' option")
 
     # -------------------------------------------------------------- grading time
-    def before_grading(self, config):
+    def before_grading(self, config: Any) -> None:
         """Snapshot the submission before otter runs any of it, and start grading it (if ``parallel``)."""
         if self.assignment is None:
             self.assignment = getattr(config, "assignment_name", None)
@@ -117,7 +121,7 @@ class HiddenGraders(AbstractOtterPlugin):
             self._thread = threading.Thread(target=self._grade, name="hidden-graders", daemon=True)
             self._thread.start()
 
-    def after_grading(self, results: GradingResults):
+    def after_grading(self, results: GradingResults) -> None:
         """Wait for the hidden graders and add their results to otter's."""
         try:
             if self._copy is None and self._outcome is None:
@@ -177,7 +181,7 @@ class HiddenGraders(AbstractOtterPlugin):
         except BaseException as exc:
             self._outcome = exc
 
-    def _merge(self, results: GradingResults, grading, seconds: float) -> None:
+    def _merge(self, results: GradingResults, grading: Grading, seconds: float) -> None:
         by_question: dict[str, list] = {q: [] for q in grading.questions}
         for r in grading.results:
             by_question.setdefault(r.rule.question, []).append(r)

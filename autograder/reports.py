@@ -34,18 +34,24 @@ import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from markupsafe import Markup
 
 from . import outdir
+
+if TYPE_CHECKING:
+    import gettext
+
+    import jinja2
+    from matplotlib.figure import Figure
 
 __all__ = ["write_feedback", "write_summary", "write_reports", "write_manual_page", "normalize_hint", "environment"]
 LATER = ("after_due_date", "after_published")  # Gradescope's visibilities shown once the due date has passed
 
 
 @lru_cache(maxsize=None)
-def environment(lang: str = "en"):
+def environment(lang: str = "en") -> jinja2.Environment:
     """The Jinja2 environment of the report templates (``autograder/templates/``), autoescaping
     everything, with the ``i18n`` extension and ``lang``'s catalog installed (``_``, ``ngettext``)."""
     import jinja2
@@ -61,7 +67,7 @@ def environment(lang: str = "en"):
     return env
 
 
-def _gettext(lang: str):
+def _gettext(lang: str) -> gettext.NullTranslations:
     from . import i18n
 
     return i18n.translations(lang)
@@ -177,7 +183,7 @@ def _status(score: float, max_score: float) -> str:
     return "partial" if score > 0 else "none"
 
 
-def _plural(lang: str, one: str, many: str, n: float, **kw) -> str:
+def _plural(lang: str, one: str, many: str, n: float, **kw: Any) -> str:
     t = _gettext(lang)
     return t.ngettext(one, many, int(n) if float(n).is_integer() else 2) % {"num": n, **kw}
 
@@ -349,7 +355,7 @@ def normalize_hint(hint: str) -> str:
     return " ".join(_NUMBER.sub("N", _QUOTED.sub("'…'", hint)).split())
 
 
-def _png(fig) -> bytes:
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return buf.getvalue()
@@ -424,7 +430,7 @@ def _frequent_hints(results: dict[str, dict], top: int | None = None) -> list[tu
     return [(g["question"], g["hint"], g["count"], g["variants"]) for g in groups]
 
 
-def _ranks(items: list[dict], key) -> list[int]:
+def _ranks(items: list[dict], key: Callable[[dict], Any]) -> list[int]:
     """Each item's position when sorted by ``key`` (stable): what the CSS-only sorting orders by."""
     order = sorted(range(len(items)), key=lambda i: key(items[i]))
     rank = [0] * len(items)
@@ -519,7 +525,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         for g, k in zip(groups, rank, strict=True):
             g.setdefault("rank", {})[key] = k
 
-    def listing(which: list[dict], messages) -> list[dict]:
+    def listing(which: list[dict], messages: Callable[[dict], Any]) -> list[dict]:
         return [{"submission": r["submission"], "total": float(r.get("total", 0.0)), "messages": messages(r)}
                 for r in which]
 
