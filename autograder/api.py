@@ -26,7 +26,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import i18n
 from .engine.loader import LoadError, Submission, load
-from .engine.runner import Grading, Rule, RuleResult, question_order, sum_by_question
+from .engine.runner import (
+    Grading,
+    Rule,
+    RuleResult,
+    # not_graded and time_budget are the core's, re-exported: they live in the engine so that the
+    # worker pool (grade.pool) needs nothing of this module
+    not_graded as not_graded,
+    question_order,
+    sum_by_question,
+    time_budget as time_budget,
+)
 from .engine.sandbox import Limits, Sandbox, Zygote, warmers_for
 from .i18n import _, defer
 
@@ -221,22 +231,6 @@ def preload(summary: bool = False) -> None:
         matplotlib.use("Agg")
         import matplotlib.backends.backend_agg  # what Figure.savefig loads
         import matplotlib.figure
-
-
-def time_budget(limits: Limits, questions: int) -> float:
-    """A submission's wall-time budget in seconds, for its cells, their reruns and every check together:
-    each question's time limit, and four more for the cells and restarts (100 s for 6 questions at 10 s)."""
-    return limits.time * (questions + 4)
-
-
-def not_graded(assignment: str, submission: str, rules: list[Rule], reason: str) -> Grading:
-    """A grading in which nothing could run (nothing submitted, an unreadable file, a grading process
-    that died): every rule failed, saying ``reason``, in the active language (``i18n.using``)."""
-    why = _("not graded: {reason}").format(reason=reason)
-    g = Grading(assignment=assignment, submission=submission, questions=question_order(rules), not_graded=reason)
-    g.errors.append(why)
-    g.results = [RuleResult(r, passed=False, hint=why) for r in rules]
-    return g
 
 
 def grade_one(path: Path | None, assignment: str, limits: Limits = Limits(), zygote: Zygote | None = None,

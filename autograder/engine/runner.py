@@ -40,11 +40,14 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Callable, Iterable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .. import i18n
 from ..i18n import N_, _
 from .student import StudentCrashed, StudentProblem, StudentTimeout
+
+if TYPE_CHECKING:
+    from .sandbox import Limits
 
 DEFAULT_SECRET = "d2l-autograder-development-secret"
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -237,6 +240,22 @@ def sum_by_question(scores: Iterable[tuple[str, float, float]],
         total[0] += score
         total[1] += points
     return {q: (round(s, 6), round(m, 6)) for q, (s, m) in out.items()}
+
+
+def time_budget(limits: Limits, questions: int) -> float:
+    """A submission's wall-time budget in seconds, for its cells, their reruns and every check together:
+    each question's time limit, and four more for the cells and restarts (100 s for 6 questions at 10 s)."""
+    return limits.time * (questions + 4)
+
+
+def not_graded(assignment: str, submission: str, rule_list: list[Rule], reason: str) -> Grading:
+    """A grading in which nothing could run (nothing submitted, an unreadable file, a grading process
+    that died): every rule failed, saying ``reason``, in the active language (``i18n.using``)."""
+    why = _("not graded: {reason}").format(reason=reason)
+    g = Grading(assignment=assignment, submission=submission, questions=question_order(rule_list), not_graded=reason)
+    g.errors.append(why)
+    g.results = [RuleResult(r, passed=False, hint=why) for r in rule_list]
+    return g
 
 
 def run_rules(student: StudentHandle, assignment: str, digest: str, rule_list: list[Rule] | None = None,

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .. import i18n
-from ..api import Submitted, not_graded, time_budget
-from ..engine.runner import Rule, question_order
+from ..engine.runner import Rule, not_graded, question_order, time_budget
 from ..engine.sandbox import STARTUP_LIMIT, Limits
 from ..engine.student import MAX_RESTARTS
 from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package this process runs
 
 if TYPE_CHECKING:
+    from ..api import Submitted  # never imported here: api imports this module (grade_many)
     from ..engine.results import Run
 
 STARTUP = 120.0  # seconds for a worker to import torch and the graders on a loaded machine

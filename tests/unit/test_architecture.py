@@ -43,9 +43,6 @@ CHILD_WARMED = {("autograder.engine.child", "matplotlib")}
 
 # (rule, importer, imported) -> why the code breaks the rule today. Each is xfail(strict) below.
 KNOWN: dict[tuple[str, str, str], str] = {
-    ("cycle", "autograder.api", "autograder.grade.pool"):
-        "api.grade_many hands several submissions to the CLI package's worker pool, which imports api "
-        "back (Submitted, not_graded, time_budget): the pool belongs beside the core, not in a front end",
     ("cycle", "autograder.reports", "autograder.manual"):
         "reports.write_manual_page reads the master notebooks through manual, and manual.write/merge call "
         "reports' writers: the manual page's data should be handed to reports, not fetched back",
