@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.bench.common import (
+# tools/ lives in the checkout, which ``import autograder`` (done by any test before this one) takes
+# off sys.path with the working folder: put the checkout back, last, as tools/__init__.py does
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from tools.bench.common import (  # noqa: E402
     CRASH_TARGET,
     CRASHING,
     Spread,
@@ -19,7 +26,7 @@ from tools.bench.common import (
     round_robin,
     slope_kb,
 )
-from tools.bench.stages import Stopwatch
+from tools.bench.stages import Stopwatch  # noqa: E402
 
 
 def test_spread_is_median_min_max_and_scales() -> None:
