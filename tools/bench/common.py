@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from autograder import paths
+
 from .. import CHECKOUT, ROOT
 
 MB = 2**20
-ASSIGNMENTS = ("access", "init", "tied")
+ASSIGNMENTS = paths.assignments()  # every assignment with a grader file: access, init, tied
 
 
 # ------------------------------------------------------------------ arithmetic (pure)
@@ -159,7 +161,8 @@ def print_machine() -> None:
 # ------------------------------------------------------------------ notebooks
 
 
-# Answers that crash, for every assignment: the function replaced is one its graders call. "exit" ends
+# Answers that crash, per assignment (one without an entry here gets none): the function replaced is one
+# its graders call. "exit" ends
 # the child from inside a probe (a restart); "output_flood" prints 4 MB, then answers as the reference
 # did (the function it wraps was defined by the reference's cells above it).
 CRASH_TARGET = {"access": ("get_parameter", "count_parameters"), "init": ("init_constant", "init_normal"),
@@ -192,7 +195,7 @@ def compose_class(assignment: str, n: int, dest: Path) -> dict[str, list[Path]]:
     crash_dir = dest.parent / f".crashing-{assignment}"
     crash_dir.mkdir(parents=True, exist_ok=True)
     crashing = []
-    for name in CRASHING:
+    for name in CRASHING if assignment in CRASH_TARGET else ():
         path = crash_dir / f"{name}.py"
         path.write_text(crashing_answer(assignment, name))
         crashing.append(path)
