@@ -220,3 +220,22 @@ def test_the_root_stage_never_covers_a_source(monkeypatch):
     spec = json.loads(cmd[-1])
     assert spec["stage"] == "/mnt"
     assert not any(source.startswith(spec["stage"] + "/") for source, _, _ in spec["binds"])
+
+
+def test_a_forked_child_has_no_strays_when_it_starts():
+    """The zygote's intermediate fork may still be exiting when the child starts, in the same cgroup:
+    it is not the student's process that kept running (found when 13 forks of 60 said so)."""
+    from autograder.engine.sandbox import Zygote
+
+    limits = Limits(time=10)
+    zygote = Zygote(limits=limits)
+    try:
+        for _ in range(30):
+            box = Sandbox(limits, zygote).start()
+            try:
+                box.wait_ready()
+                assert not box.strays(), f"processes besides the child: {box.processes()} (child {box.pid})"
+            finally:
+                box.close()
+    finally:
+        zygote.close()

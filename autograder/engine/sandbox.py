@@ -501,11 +501,17 @@ class Sandbox:
             self.tmp = None
 
 
+PF_EXITING = 0x4  # a process's flag (field 9 of /proc/PID/stat) from the moment it starts to exit
+
+
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs and will go on running: neither a zombie nor already exiting (the zygote's
+    intermediate fork is still tearing down its address space when the child it forked starts)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
+            fields = f.read().rsplit(")", 1)[1].split()
+        return fields[0] not in ("Z", "X") and not int(fields[6]) & PF_EXITING
+    except (OSError, IndexError, ValueError):
         return False
 
 
