@@ -175,7 +175,9 @@ class Child:
              enc: codec.Encoder, torch: ModuleType) -> Any:
         """Run one probe step and return its value (a malformed step is a ``StepError``)."""
         if op == "seed":
-            torch.manual_seed(int(step["seed"]))
+            # the CPU generator, all torch draws from here: torch.manual_seed also queues a lazy seeding of
+            # CUDA, XPU and MTIA, each with a captured stack, a millisecond per probe on a CPU-only machine
+            torch.default_generator.manual_seed(int(step["seed"]))
             return None
         if op == "build":
             return specs.build(step["spec"], step.get("seed"))
