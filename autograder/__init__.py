@@ -4,6 +4,9 @@ A submission flows one way: ``engine.loader`` reads it into code cells,
 ``engine.sandbox`` runs them in a limited child process, the graders in
 ``graders/`` (run by ``engine.runner`` in this trusted process) question the
 child through the channel (``engine.framing``, ``engine.codec``), and ``engine.results`` writes what they found.
+
+The sandboxed child imports this file too (``engine.isolation.CHILD_FILES``), so it imports nothing
+of the kit: the assignments the kit knows are ``paths.assignments()``.
 """
 
 from __future__ import annotations
@@ -40,15 +43,3 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name: str) -> tuple[str, ...]:
-    """``ASSIGNMENTS``: every assignment that has a grader file ``graders/test_<name>.py``, sorted
-    (``paths.assignments``): a new assignment needs no list changed. Computed on first use, so that
-    the sandboxed child, which imports this package but none of ``paths`` or the graders, never does."""
-    if name == "ASSIGNMENTS":
-        from .paths import assignments
-
-        found = assignments()
-        globals()["ASSIGNMENTS"] = found
-        return found
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -41,9 +41,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def _assignments() -> tuple[str, ...]:
-    from . import ASSIGNMENTS
+    from .paths import assignments
 
-    return ASSIGNMENTS
+    return assignments()
 
 
 def build_parser() -> Parser:

@@ -104,12 +104,12 @@ class HiddenGraders(AbstractOtterPlugin):
     # -------------------------------------------------------------- assign / generate time
     def during_generate(self, otter_config: dict[str, Any], assignment: Any) -> None:
         """Fail ``otter assign``/``otter generate`` early if the kit does not know the assignment."""
-        from . import ASSIGNMENTS
+        from .paths import assignments
 
-        name = self.assignment or otter_config.get("assignment_name")
-        if name not in ASSIGNMENTS:
+        name, known = self.assignment or otter_config.get("assignment_name"), assignments()
+        if name not in known:
             raise ValueError(f"{IMPORTABLE_NAME}: no hidden graders for assignment {name!r} "
-                             f"(known: {', '.join(ASSIGNMENTS)}); set the plugin's 'assignment' option")
+                             f"(known: {', '.join(known)}); set the plugin's 'assignment' option")
 
     # -------------------------------------------------------------- grading time
     def before_grading(self, config: Any) -> None:
@@ -170,13 +170,14 @@ class HiddenGraders(AbstractOtterPlugin):
         if isinstance(self._outcome, BaseException):
             return
         try:
-            from . import ASSIGNMENTS
             from .api import grade_one
             from .engine.sandbox import Limits
+            from .paths import assignments
 
-            if self.assignment not in ASSIGNMENTS:
+            known = assignments()
+            if self.assignment not in known:
                 raise ValueError(f"no hidden graders for assignment {self.assignment!r} "
-                                 f"(known: {', '.join(ASSIGNMENTS)})")
+                                 f"(known: {', '.join(known)})")
             self._outcome = grade_one(self._copy, self.assignment, Limits(**self.limits_config))
         except BaseException as exc:
             self._outcome = exc

@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from . import ASSIGNMENTS
+    from .paths import assignments
 
+    known = assignments()
     parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
-    parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT",
-                        help=f"one of: {', '.join(ASSIGNMENTS)}")
+    parser.add_argument("assignment", choices=known, metavar="ASSIGNMENT", help=f"one of: {', '.join(known)}")
     parser.add_argument("dest", type=Path)
     parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's notebooks (default en)")
     args = parser.parse_args(argv)

@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
-from autograder import ASSIGNMENTS
 from autograder.engine.runner import sum_by_question
+from autograder.paths import assignments
 from autograder.samples import compose
 
 from . import CHECKOUT
@@ -239,7 +239,7 @@ def plan(assignment: str, n: int, m: int, folder: Path, chunk: int, prefix: str,
 def main(argv: list[str] | None = None) -> int:
     """``python -m tools.stats``: the sweep; 1 when it saw any false failure, miss, wrong hint or grader error."""
     parser = argparse.ArgumentParser(prog="python -m tools.stats", description=__doc__.splitlines()[0])
-    parser.add_argument("assignment", nargs="?", default="init", choices=ASSIGNMENTS)
+    parser.add_argument("assignment", nargs="?", default="init", choices=assignments())
     parser.add_argument("--secrets", type=int, default=200, metavar="N", help="secrets for the reference (default 200)")
     parser.add_argument("--wrong-secrets", type=int, default=50, metavar="M",
                         help="secrets for every sample in tests/submissions (default 50)")

@@ -28,9 +28,10 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from .. import ASSIGNMENTS, api, i18n, outdir
+from .. import api, i18n, outdir
 from ..engine.results import Run
 from ..engine.sandbox import Limits
+from ..paths import assignments
 
 OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html", "summary-scores.png",
                 "summary-questions.png", "manual.html", "manual.csv", "manual.json"]
@@ -128,8 +129,8 @@ exit status:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``grade`` command's arguments (shared by ``python -m autograder grade`` and ``main``)."""
-    parser.add_argument("assignment", choices=ASSIGNMENTS, metavar="ASSIGNMENT",
-                        help=f"one of: {', '.join(ASSIGNMENTS)}")
+    known = assignments()
+    parser.add_argument("assignment", choices=known, metavar="ASSIGNMENT", help=f"one of: {', '.join(known)}")
     parser.add_argument("paths", nargs="+", metavar="PATH",
                         help="a submission (.ipynb, .py, or a zip holding one notebook), a folder of them, "
                              "or a Gradescope export folder (one subfolder per submission)")

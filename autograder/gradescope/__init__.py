@@ -42,8 +42,8 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import ASSIGNMENTS, outdir
-from ..paths import GRADERS, PACKAGE, SOURCE_ROOT
+from .. import outdir
+from ..paths import GRADERS, PACKAGE, SOURCE_ROOT, assignments
 
 if TYPE_CHECKING:  # imported where grading needs them, after the preflight
     from ..engine.runner import Grading
@@ -68,8 +68,9 @@ def assignment_name(arg: str | None, root: Path) -> str:
                 break
     if not name:
         raise ValueError("no assignment given: pass it as an argument or write it to source/ASSIGNMENT")
-    if name not in ASSIGNMENTS:
-        raise ValueError(f"unknown assignment {name!r} (one of {', '.join(ASSIGNMENTS)})")
+    known = assignments()
+    if name not in known:
+        raise ValueError(f"unknown assignment {name!r} (one of {', '.join(known)})")
     return name
 
 

@@ -29,7 +29,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .. import ASSIGNMENTS, outdir, paths
+from .. import outdir, paths
 
 TORCH = "2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -181,8 +181,9 @@ def package_files(package: Path = paths.PACKAGE) -> list[Path]:
 def build(assignment: str, out: Path, secret: str | None = None) -> Path:
     """Write ``out/<assignment>-autograder.zip`` (atomically); returns its path. ``BuildError`` for an
     unknown assignment or a pin missing from requirements.txt."""
-    if assignment not in ASSIGNMENTS:
-        raise BuildError(f"unknown assignment {assignment!r} (one of {', '.join(ASSIGNMENTS)})")
+    known = paths.assignments()
+    if assignment not in known:
+        raise BuildError(f"unknown assignment {assignment!r} (one of {', '.join(known)})")
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
@@ -208,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m autograder.gradescope.build``: write the assignment's Gradescope zip; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m autograder.gradescope.build",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("assignment", choices=ASSIGNMENTS)
+    parser.add_argument("assignment", choices=paths.assignments())
     parser.add_argument("--out", type=Path, default=Path("dist"), help="folder for the zip (default dist)")
     parser.add_argument("--secret-file", type=Path,
                         help="a file holding the graders' secret key (default: $AUTOGRADER_SECRET, if set)")

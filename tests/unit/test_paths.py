@@ -60,6 +60,6 @@ def test_no_readable_graders_folder_means_no_assignments(tmp_path: Path) -> None
 
 
 def test_the_package_lists_the_assignments_its_graders_define() -> None:
-    assert autograder.ASSIGNMENTS == paths.assignments() == ("access", "init", "tied")
-    with pytest.raises(AttributeError, match="no attribute 'NOSUCH'"):
-        autograder.NOSUCH  # noqa: B018 - the lookup is the test
+    assert paths.assignments() == ("access", "init", "tied")
+    # the package root is bound into the sandbox, which has no paths.py: it holds no list of its own
+    assert not hasattr(autograder, "ASSIGNMENTS")

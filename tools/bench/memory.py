@@ -35,8 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import ASSIGNMENTS
 from autograder.engine.sandbox import _pss  # the watchdog's own reading (PSS, or RSS where smaps is closed)
+from autograder.paths import assignments
 
 from .. import ROOT
 
@@ -169,7 +169,7 @@ def report(title: str, peak: Peak) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m tools.bench.memory``: each assignment's grading measured; 1 if one failed or went over."""
     parser = argparse.ArgumentParser(prog="python -m tools.bench.memory", description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", default=list(ASSIGNMENTS))
+    parser.add_argument("assignments", nargs="*", default=list(assignments()))
     parser.add_argument("--submission", type=Path, help="grade this file instead of the reference notebook")
     parser.add_argument("--via", choices=("gradescope", "grade"), default="gradescope")
     parser.add_argument("--interval", type=float, default=0.02, help="seconds between samples (default 0.02)")
