@@ -1,12 +1,12 @@
 """Before/after benchmark (a command, not a timed test): this checkout against an earlier commit.
 
-    python -m tools.bench.compare REV [--runs N] [--class-size N] [--jobs N]
+    python -m tools.bench.compare REV [--assignments access,init,tied] [--runs N] [--class-size N] [--jobs N]
 
 Checks REV out into a temporary git worktree, then grades the same notebooks with both, runs
 interleaved (old, new, new, old, ...) so that a change in the machine's load hits both alike:
-one ``access`` notebook cold (a new process each time), and a class of ``--class-size``
-``access`` notebooks with ``--jobs`` warm workers. Prints each median with its min and max,
-and the ratio new/old. Both run with this checkout's interpreter and packages.
+one notebook of each assignment (``--assignments``, default all three) cold (a new process each
+time), and a class of ``--class-size`` notebooks of each with ``--jobs`` warm workers. Prints each
+median with its min and max, and the ratio new/old. Both run with this checkout's interpreter and packages.
 """
 from __future__ import annotations
 
@@ -46,33 +46,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--class-size", type=int, default=40, help="notebooks in the bulk run (default 40; 0 skips)")
     parser.add_argument("--bulk-runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--assignments", default="access,init,tied", help="comma-separated (default all three)")
     args = parser.parse_args(argv)
+    assignments = [a for a in args.assignments.split(",") if a]
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         base.chmod(0o755)  # as in a normal checkout: the old engine drops to its own uid only where others can enter
         old = base / "old"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(old), args.rev], check=True)
         try:
-            nb = compose("access", None, base / "in" / "one" / "access.ipynb")
-            for i in range(args.class_size):
-                compose("access", None, base / "in" / "class" / f"student{i:03d}.ipynb")
             sides = {"old": old, "new": ROOT}
-            cold: dict[str, list[float]] = {"old": [], "new": []}
-            for i in range(args.runs):
-                for side in (("old", "new") if i % 2 == 0 else ("new", "old")):
-                    out = base / "out" / side / str(i)
-                    cold[side].append(_run(sides[side], ["access", str(nb), "--out", str(out)]))
-            print(f"interleaved runs on {len(cold['old'])} + {len(cold['new'])}; medians [min-max]")
-            print(_line("grade one access notebook, cold", cold["old"], cold["new"]))
-            if args.class_size:
-                bulk: dict[str, list[float]] = {"old": [], "new": []}
-                for i in range(args.bulk_runs):
+            print("interleaved runs (old, new, new, old, ...); medians [min-max]")
+            for a in assignments:
+                nb = compose(a, None, base / "in" / a / "one" / f"{a}.ipynb")
+                for i in range(args.class_size):
+                    compose(a, None, base / "in" / a / "class" / f"student{i:03d}.ipynb")
+                cold: dict[str, list[float]] = {"old": [], "new": []}
+                for i in range(args.runs):
                     for side in (("old", "new") if i % 2 == 0 else ("new", "old")):
-                        out = base / "bulk" / side / str(i)
-                        bulk[side].append(_run(sides[side], ["access", str(base / "in" / "class"), "--jobs",
-                                                             str(args.jobs), "--out", str(out)]))
-                print(_line(f"bulk, per submission ({args.class_size}, --jobs {args.jobs})", bulk["old"], bulk["new"],
-                            per=args.class_size))
+                        out = base / "out" / a / side / str(i)
+                        cold[side].append(_run(sides[side], [a, str(nb), "--out", str(out)]))
+                print(_line(f"grade one {a} notebook, cold", cold["old"], cold["new"]))
+                if args.class_size:
+                    bulk: dict[str, list[float]] = {"old": [], "new": []}
+                    for i in range(args.bulk_runs):
+                        for side in (("old", "new") if i % 2 == 0 else ("new", "old")):
+                            out = base / "bulk" / a / side / str(i)
+                            bulk[side].append(_run(sides[side], [a, str(base / "in" / a / "class"), "--jobs",
+                                                                 str(args.jobs), "--out", str(out)]))
+                    print(_line(f"{a} bulk, per submission ({args.class_size}, --jobs {args.jobs})", bulk["old"],
+                                bulk["new"], per=args.class_size))
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], check=False)
     return 0
