@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from .. import i18n
 from ..i18n import N_, _
+from .snapshot import MissingName
 from .student import StudentCrashed, StudentProblem, StudentTimeout
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 FIXTURES = ("student", "rng")
 ERROR_HINT = N_("this check could not be run: the autograder failed on it (a problem in the grader, not in "
                 "your code). You keep its points, and your instructor has been told.")
+# snapshot.MissingName's message, said in the student's language (snapshot.py is child-side: no i18n there)
+MISSING_NAME_HINT = N_("the module has no parameter named {name!r}")
 WITHHELD_HINT = N_("this check could not be run: the answer sent back did not match what was asked. Your "
                    "instructor has been told and will look at it.")
 
@@ -295,6 +298,8 @@ def run_rule(rule: Rule, student: object, digest: str, key: bytes) -> RuleResult
     except StudentProblem as exc:
         problem = "timeout" if isinstance(exc, StudentTimeout) else "crashed" if isinstance(exc, StudentCrashed) else ""
         return RuleResult(rule, passed=False, hint=exc.hint, problem=problem)
+    except MissingName as exc:
+        return RuleResult(rule, passed=False, hint=_(MISSING_NAME_HINT).format(name=exc.name))
     except AssertionError as exc:
         return RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {_(rule.doc.splitlines()[0])}")
     except Exception as exc:  # the grader's own bug: not the student's failure

@@ -36,12 +36,12 @@ class MissingName(AssertionError, KeyError):
     """A name the grader needs is not in the student's module: the student's answer fails the rule.
 
     (A ``KeyError`` as well, for code that catches that; an ``AssertionError`` so that a module
-    which reports fewer names than it has, honestly or forged, never turns into a grader error.)"""
+    which reports fewer names than it has, honestly or forged, never turns into a grader error.)
+    Its message is English: the runner gives the student the same sentence in their language
+    (``runner.MISSING_NAME_HINT``), since this file is bound into the sandbox, which has no i18n."""
 
     def __init__(self, name: str) -> None:
-        from ..i18n import _  # parent side only: the child never raises this
-
-        super().__init__(_("the module has no parameter named {name!r}").format(name=name))
+        super().__init__(f"the module has no parameter named {name!r}")
         self.name = name
 
     def __str__(self) -> str:

@@ -49,9 +49,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("cycle", "autograder.grade", "autograder.__main__"):
         "grade.main (which tests/test_parent.py calls) parses its arguments with __main__.build_parser, and "
         "__main__ imports grade for its subcommand",
-    ("child", "autograder.engine.snapshot", "autograder.i18n"):
-        "MissingName.__init__ translates its hint with i18n, which is not bound into the sandbox: the child "
-        "never raises MissingName (only the parent's Snapshot does), but the import is child-side code",
 }
 
 

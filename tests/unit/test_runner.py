@@ -9,8 +9,10 @@ import types
 
 import pytest
 
+from autograder import i18n
 from autograder.engine import runner
 from autograder.engine.runner import GraderFileError, Rule, RuleResult, collect, run_rules
+from autograder.engine.snapshot import MissingName, Names
 from autograder.engine.student import ProtocolMismatch, StudentTimeout
 
 MARK = '@pytest.mark.question("q", points=1)\n'
@@ -185,3 +187,14 @@ def test_rng_is_seeded_by_the_secret_the_submission_and_the_rule():
     assert first == draws("a" * 64, b"k") and first[0] != first[1]  # stable per submission, distinct per rule
     assert first != draws("b" * 64, b"k") and first != draws("a" * 64, b"other")
     assert first[0] == random.Random(runner.seed_for("a" * 64, "test_a", b"k")).random()
+
+
+@pytest.mark.parametrize("lang, hint", [("en", "the module has no parameter named 'w'"),
+                                        ("zh", "模块中没有名为'w'的参数")])
+def test_a_missing_name_fails_the_rule_in_the_students_language(lang: str, hint: str) -> None:
+    # snapshot.py (bound into the sandbox, which has no i18n) says it in English; the runner translates it
+    module = _module(MARK + "def test_a(student):\n    Names()['w']\n", Names=Names)
+    with i18n.using(lang):
+        (result,) = run_rules(FakeStudent(), "example", "0" * 64, collect(module))
+    assert (result.outcome, result.hint) == ("failed", hint)
+    assert str(MissingName("w")) == runner.MISSING_NAME_HINT.format(name="w")
