@@ -209,6 +209,28 @@ def render_markdown(text: str) -> str:
     return md.render(text)
 
 
+def page_questions(assignment: str, answers: dict[str, dict], lang: str = "en", solutions: Path | None = None,
+                   submitters: dict[str, str] | None = None) -> list[dict]:
+    """The free-response page's data, for ``reports.write_manual_page``: per question its ``name``,
+    ``points``, and its ``prompt`` and ``rubric`` from the master notebook of ``lang``'s edition
+    (English where that edition is missing; "" without the masters), then its ``answers``, one per
+    submission of ``answers`` (``collect``'s): ``{"submission", "lang", "who", "html"}``, ``html``
+    None when the question's cells are missing. Every Markdown is HTML from ``render_markdown``."""
+    masters = {q.name: q for q in master_questions(assignment, lang, solutions)} or \
+        {q.name: q for q in master_questions(assignment, "en", solutions)}
+    qs = []
+    for name, points in questions(assignment):
+        m = masters.get(name)
+        items = []
+        for sub, info in answers.items():
+            text = (info.get("answers") or {}).get(name)
+            items.append({"submission": sub, "lang": info.get("lang", "en"), "who": (submitters or {}).get(sub, ""),
+                          "html": None if text is None else render_markdown(text) if text else ""})
+        qs.append({"name": name, "points": points, "prompt": render_markdown(m.prompt) if m else "",
+                   "rubric": render_markdown(m.rubric) if m else "", "answers": items})
+    return qs
+
+
 def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en",
           solutions: Path | None = None) -> None:
     """``manual.json``, ``manual.csv`` and ``manual.html`` for the submissions' answers."""
@@ -228,7 +250,7 @@ def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en"
     outdir.write(out, "manual.csv", buf.getvalue())
     from .reports import write_manual_page
 
-    write_manual_page(out, assignment, answers, lang=lang, solutions=solutions)
+    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions), lang=lang)
 
 
 class MergeError(ValueError):

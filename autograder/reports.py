@@ -577,26 +577,17 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     return path
 
 
-def write_manual_page(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en",
-                      solutions: Path | None = None, submitters: dict[str, str] | None = None) -> Path:
-    """``out/manual.html``: per free-response question its prompt and rubric (from the master
-    notebook of ``lang``'s edition), then every submission's answer rendered from Markdown (raw
-    HTML shown as text, no images), each with a points field. ``answers`` is ``manual.collect``'s."""
-    from . import manual
+def write_manual_page(out: Path, assignment: str, questions: list[dict], lang: str = "en") -> Path:
+    """``out/manual.html``: per free-response question its prompt and rubric, then every submission's
+    answer, each with a points field. ``questions`` is the page's data as ``manual.page_questions``
+    builds it; its HTML (``manual.render_markdown``'s: raw HTML shown as text, no images) goes into
+    the page as it is."""
+    def safe(html: str) -> Markup | str:
+        return Markup(html) if html else ""
 
-    masters = {q.name: q for q in manual.master_questions(assignment, lang, solutions)} or \
-        {q.name: q for q in manual.master_questions(assignment, "en", solutions)}
-    qs = []
-    for name, points in manual.questions(assignment):
-        m = masters.get(name)
-        items = []
-        for sub, info in answers.items():
-            text = (info.get("answers") or {}).get(name)
-            items.append({"submission": sub, "lang": info.get("lang", "en"), "who": (submitters or {}).get(sub, ""),
-                          "html": None if text is None else Markup(manual.render_markdown(text)) if text else ""})
-        qs.append({"name": name, "points": points,
-                   "prompt": Markup(manual.render_markdown(m.prompt)) if m else "",
-                   "rubric": Markup(manual.render_markdown(m.rubric)) if m else "", "answers": items})
+    qs = [{**q, "prompt": safe(q["prompt"]), "rubric": safe(q["rubric"]),
+           "answers": [{**a, "html": None if a["html"] is None else safe(a["html"])} for a in q["answers"]]}
+          for q in questions]
     page = environment(lang).get_template("manual.html.j2").render(lang=lang, assignment=assignment, questions=qs)
     path = out / "manual.html"
     _write(path, page + "\n")
