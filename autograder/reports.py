@@ -34,7 +34,7 @@ import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from markupsafe import Markup
 
@@ -400,18 +400,18 @@ def _charts(totals: list[float], max_total: float, rates: dict[str, float]) -> t
     return scores, _png(fig)
 
 
-def failure_groups(results: dict[str, dict]) -> list[dict]:
-    """Every failure group, most frequent first: the failed checks grouped by question and
-    ``normalize_hint``; each with one real example hint, the number of distinct hints, the rules
-    (check titles) it covers, and the submissions in it (a submission counts once per group).
+def failure_groups(checks: Iterable[tuple[str, list[_Check]]]) -> list[dict]:
+    """Every failure group, most frequent first: the failed checks (each submission's, by name) grouped
+    by question and ``normalize_hint``; each with one real example hint, the number of distinct hints,
+    the rules (check titles) it covers, and the submissions in it (a submission counts once per group).
     "not graded" repeats on every check of a submission that never ran: those are counted apart."""
     members: dict[tuple[str, str], list[str]] = {}
     example: dict[tuple[str, str], str] = {}
     variants: dict[tuple[str, str], set[str]] = {}
     rules: dict[tuple[str, str], dict[str, None]] = {}
-    for name, res in results.items():
-        for c in _checks(res):
-            if c.passed or c.error or c.hint.startswith("not graded:"):
+    for name, cs in checks:
+        for c in cs:
+            if not _failed(c):
                 continue
             key = (c.question, normalize_hint(c.hint) or "(no hint)")
             example.setdefault(key, c.hint or "(no hint)")
@@ -424,10 +424,9 @@ def failure_groups(results: dict[str, dict]) -> list[dict]:
              "rules": list(rules[k]), "students": members[k], "count": len(members[k])} for k in ranked]
 
 
-def _frequent_hints(results: dict[str, dict], top: int | None = None) -> list[tuple[str, str, int, int]]:
-    """(question, an example hint, number of submissions, number of distinct hints) per failure group."""
-    groups = failure_groups(results)[:top]
-    return [(g["question"], g["hint"], g["count"], g["variants"]) for g in groups]
+def _failed(c: _Check) -> bool:
+    """Whether a check belongs in a failure group (a grader error or a submission never run does not)."""
+    return not (c.passed or c.error or c.hint.startswith("not graded:"))
 
 
 def _ranks(items: list[dict], key: Callable[[dict], Any]) -> list[int]:
@@ -466,7 +465,6 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     book = json.loads(outdir.read_text(out, "gradebook.json"))
     rows: list[dict] = book.get("submissions", [])
     assignment = str(book.get("assignment", ""))
-    results = {r["submission"]: res for r in rows if (res := _read_json(out / r["submission"] / "results.json", out))}
     status = {r["submission"]: row_status(r) for r in rows}
     graded = [r for r in rows if status[r["submission"]] != "not graded"]
 
@@ -497,10 +495,14 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         mrows.append({"name": q, "points": float(points), "mean": _num(statistics.fmean(done)) if done else "–",
                       "done": f"{len(done)}/{len(rows)}"})
 
-    # per-rule pass rates, over the graded submissions
+    # per-rule pass rates, over the graded submissions; one results.json at a time, keeping only its
+    # failed checks for the failure groups: the parent's memory stays flat with the class's size
     per_rule: dict[tuple[str, str], dict] = {}
+    failed: list[tuple[str, list[_Check]]] = []
     for r in graded:
-        for c in _checks(results.get(r["submission"], {})):
+        checks = _checks(_read_json(out / r["submission"] / "results.json", out) or {})
+        failed.append((r["submission"], [c for c in checks if _failed(c)]))
+        for c in checks:
             e = per_rule.setdefault((c.question, c.rule), {"question": c.question, "title": c.title,
                                                             "points": c.max_score, "visibility": c.visibility,
                                                             "passed": 0, "failed": 0, "errors": 0})
@@ -516,7 +518,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         for e, k in zip(rules, rank, strict=True):
             e.setdefault("rank", {})[key] = k
 
-    groups = failure_groups({n: res for n, res in results.items() if status.get(n) != "not graded"})
+    groups = failure_groups(failed)
     for key, rank in (("count", _ranks(groups, lambda g: -g["count"])),
                       ("question", _ranks(groups, lambda g: (questions.index(g["question"])
                                                              if g["question"] in questions else 99, -g["count"]))),
