@@ -31,7 +31,6 @@ from typing import Callable
 from .. import api, i18n, outdir
 from ..engine.results import Run
 from ..engine.sandbox import Limits
-from ..paths import assignments
 
 OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html", "summary-scores.png",
                 "summary-questions.png", "manual.html", "manual.csv", "manual.json"]
@@ -99,68 +98,6 @@ def _refuse(message: str) -> int:
     return 2
 
 
-EPILOG = """\
-writes, in DIR:
-  <submission>/results.json    Gradescope's results format (one test per rule)
-  <submission>/feedback.md     for the student (also feedback.html): points, checks, hints
-  gradebook.csv                a row per submission (per submitter, from a Gradescope export's
-                               submission_metadata.yml), a points-possible row, a column per
-                               question and free-response question, total, status
-  gradebook.json               the same, with errors and notes;  canvas.csv when SIDs are known
-  summary.html                 the class: rates per question and rule, every failure group
-  manual.html, manual.csv      free-response answers with their rubric; fill manual.csv, then
-                               run: python -m autograder merge-manual DIR manual.csv
-What the previous run into DIR wrote is removed first; DIR must not hold another assignment's
-results.
-
-environment:
-  AUTOGRADER_SECRET   key the graders' random probes are derived from (with each submission's
-                      bytes): set it, so that students cannot predict the probes and a regrade
-                      gives the same scores
-
-exit status:
-  0  grading ran (whatever the scores; the last line counts graded, not graded, timed out
-     and grader errors)
-  2  nothing was graded: a usage error, an unknown assignment, an unusable --out, or a
-     sandbox that cannot isolate student code (--insecure grades anyway, on a machine you
-     trust: recorded in every results.json and the gradebook)
-"""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``grade`` command's arguments (shared by ``python -m autograder grade`` and ``main``)."""
-    known = assignments()
-    parser.add_argument("assignment", choices=known, metavar="ASSIGNMENT", help=f"one of: {', '.join(known)}")
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="a submission (.ipynb, .py, or a zip holding one notebook), a folder of them, "
-                             "or a Gradescope export folder (one subfolder per submission)")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR",
-                        help="folder for the results, feedback, gradebook and summary (created, mode 0700)")
-    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded at once (default 1)")
-    parser.add_argument("--time-limit", type=float, default=Limits.time, metavar="SECONDS",
-                        help="seconds per question (default 10)")
-    parser.add_argument("--memory-limit", type=float, default=Limits.memory / 2**30, metavar="GIB",
-                        help="GiB (default 2)")
-    parser.add_argument("--process-limit", type=int, default=Limits.processes, metavar="N",
-                        help="processes (default 64)")
-    parser.add_argument("--output-limit", type=float, default=Limits.output / 2**20, metavar="MIB",
-                        help="MiB of output per question (default 1)")
-    parser.add_argument("--submission-time-limit", type=float, default=None, metavar="SECONDS",
-                        help="wall seconds for one submission in all, its cells and checks together "
-                             "(default: (questions + 4) x --time-limit)")
-    parser.add_argument("--lang", choices=(i18n.AUTO, *i18n.LANGUAGES), default=i18n.AUTO,
-                        help="language of what students read (results, feedback): auto (default) takes each "
-                             "notebook's own (metadata.autograder.lang), else English; the class pages are in "
-                             "this language (English under auto)")
-    parser.add_argument("--after-due-date", action="store_true",
-                        help="list the checks marked visibility='after_due_date' in the students' feedback "
-                             "(default: counted, not shown, as Gradescope does before the due date)")
-    parser.add_argument("--insecure", action="store_true",
-                        help="grade even where student code cannot be isolated (only on a machine you trust); "
-                             "recorded in every results.json and in the gradebook")
-    parser.add_argument("--quiet", action="store_true", help="no progress (the last line still gives the counts)")
-
-
 def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) -> int:
     """Run the parsed ``grade`` command; ``error(message)`` reports a usage error (exit 2)."""
     def usage(message: str) -> int:
@@ -218,7 +155,7 @@ def _remove_if_made(out: Path, given: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m autograder grade ...`` (the same parser as the top-level command's subcommand)."""
-    from ..__main__ import build_parser
+    from .cli import build_parser
 
     parser = build_parser()
     args = parser.parse_args(["grade", *(argv if argv is not None else sys.argv[1:])])
