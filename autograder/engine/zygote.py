@@ -19,6 +19,7 @@ The zygote answers with a pidfd for the child. Public code: it holds nothing sec
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import signal
@@ -46,6 +47,10 @@ def serve(fd: int, isolate: bool = True) -> None:
     # (torch._dynamo alone adds 70 MB of page tables to copy), so a class that never plots never pays.
     warmed: set[str] = set()
 
+    # Every object so far goes to the collector's permanent generation: a child's first full collection
+    # would otherwise write to each one's header and copy the zygote's whole heap, page by page
+    # (about 120 ms of every submission's cells, once per child).
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     sock = socket.socket(fileno=fd)
     while True:
@@ -60,6 +65,7 @@ def serve(fd: int, isolate: bool = True) -> None:
         if need:
             child.warm(need)
             warmed.update(need)
+            gc.freeze()
         report_r, report_w = os.pipe()
         pid = os.fork()
         if pid == 0:
