@@ -16,7 +16,7 @@ from typing import Any, Callable, NoReturn, Protocol, Sequence
 
 from .. import i18n
 from ..i18n import N_, _
-from . import codec, specs
+from . import codec, framing, specs
 from .framing import ChannelError
 from .loader import Submission
 from .sandbox import ChildGone, ChildTimeout, Limits, Sandbox
@@ -28,6 +28,7 @@ codec.register_decoder("snapshot", Snapshot.decode)
 
 MAX_RESTARTS = 3  # new processes for one submission after its first; then its remaining checks fail
 FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
+PIPE_ROOM = 60 * 1024  # bytes a pipe takes without a reader (Linux's default holds 64 KiB)
 STATUSES = ("ok", "raised", "timeout", "bad_step")  # a program_done frame's possible statuses
 NONSENSE = N_("your code wrote something into the grader's channel that makes no sense")
 MALFORMED = N_("the answer sent back was malformed")
@@ -343,14 +344,21 @@ class Student:
         A child already gone is left for ``start`` to find."""
         if self.sandbox is None or self._exec_sent:
             return
+        # Only what the pipe holds without a reader: a child that never got as far as reading (stuck in
+        # its start) must not block this process, whose wait for it has a deadline (wait_ready).
+        if len(framing.encode_frame(self._exec_request())) > PIPE_ROOM:
+            return
         try:
             self._send_exec(self.sandbox)
         except ChildGone:
             pass
 
+    def _exec_request(self) -> dict[str, Any]:
+        return {"cmd": "exec", "cells": self.submission.cells, "skip": sorted(self.fatal_cells),
+                "limit": self.limits.time}
+
     def _send_exec(self, sb: ChildHandle) -> None:
-        sb.send({"cmd": "exec", "cells": self.submission.cells, "skip": sorted(self.fatal_cells),
-                 "limit": self.limits.time})
+        sb.send(self._exec_request())
         self._exec_sent = True
 
     def start(self) -> list[CellReport]:

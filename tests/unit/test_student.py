@@ -12,9 +12,10 @@ import torch
 
 from autograder.engine import child, framing
 from autograder.engine.loader import Submission
-from autograder.engine.sandbox import Limits
+from autograder.engine.sandbox import ChildGone, Limits
 from autograder.engine.snapshot import Snapshot
 from autograder.engine.student import (
+    PIPE_ROOM,
     GraderError,
     Program,
     ProtocolMismatch,
@@ -356,3 +357,50 @@ def test_an_sgd_step_in_the_child_updates_the_students_parameters(student: Stude
     # d(sum(W x + b))/dW is 1 for x = ones: each weight goes down by lr
     assert torch.allclose(result[after].data, result[before].data - 0.5)
     assert isinstance(result[refused], Raised) and result[refused].message == "optimizer got an empty parameter list"
+
+
+class _Recorder:
+    """A child that only records what it is sent (``gone``: it died before reading anything)."""
+
+    def __init__(self, gone: bool = False) -> None:
+        self.sent: list[dict] = []
+        self.gone = gone
+
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        if self.gone:
+            raise ChildGone("the grading process could not start")
+        self.sent.append(header)
+
+    def wait_ready(self) -> None:
+        pass
+
+    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
+        raise ChildGone("nothing to read")
+
+    def take_output(self) -> tuple[str, bool]:
+        return "", False
+
+    def strays(self) -> bool:
+        return False
+
+    def kill(self) -> None:
+        pass
+
+    close = kill
+
+
+@pytest.mark.parametrize("size, sent", [(100, True), (PIPE_ROOM, False)], ids=["fits the pipe", "too big"])
+def test_send_cells_hands_the_cells_over_only_when_the_pipe_holds_them(size: int, sent: bool) -> None:
+    box = _Recorder()
+    s = Student(Submission(name="s.py", cells=["x = 1", "#" * size], digest="0" * 64), Limits(), sandbox=box)
+    s.send_cells()
+    s.send_cells()  # once per child
+    assert [h["cmd"] for h in box.sent] == (["exec"] if sent else [])
+    if sent:
+        assert box.sent[0]["cells"] == ["x = 1", "#" * size] and box.sent[0]["skip"] == []
+
+
+def test_send_cells_leaves_a_child_that_is_gone_to_start() -> None:
+    s = Student(Submission(name="s.py", cells=["x = 1"], digest="0" * 64), Limits(), sandbox=_Recorder(gone=True))
+    s.send_cells()  # no exception: start() finds the dead child and says so
+    assert s._exec_sent is False
