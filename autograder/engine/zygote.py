@@ -44,7 +44,7 @@ def serve(fd: int, isolate: bool = True) -> None:
 
     # What a submission's cells need besides torch (child.WARMERS) is warmed here the first time one
     # asks, and every later child has it, copy-on-write. Not before: each makes every fork slower
-    # (torch._dynamo alone adds 70 MB of page tables to copy), so a class that never plots never pays.
+    # (torch._dynamo alone adds 70 MB that each fork maps copy-on-write), so a class that never plots never pays.
     warmed: set[str] = set()
 
     # Every object so far goes to the collector's permanent generation: a child's first full collection
