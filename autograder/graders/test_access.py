@@ -280,8 +280,8 @@ def test_build_rgnet_structure_and_names(student, rng):
         assert t.shape == want, _("{name} has the wrong shape: blocks are Linear(4, 8) then Linear(8, "
                                   "4), output Linear(4, 1)").format(name=name)
     # the names are the child's word: confirm them by writing through each and by the forward
-    shapes = [(n, tuple(torch.nn.Sequential(block2_ref(), torch.nn.Linear(4, 1)).get_parameter(n).shape),
-               torch.float32) for n in RGNET_NAMES]
+    ref = torch.nn.Sequential(block2_ref(), torch.nn.Linear(4, 1))  # one copy, not one per name
+    shapes = [(n, tuple(ref.get_parameter(n).shape), torch.float32) for n in RGNET_NAMES]
     x = torch.randn(rng.randint(2, 6), 4, generator=torch.Generator().manual_seed(rng.getrandbits(31)))
     behaviour.confirm_names(student, rng, lambda p: p.call("build_rgnet"), shapes, x, "build_rgnet()")
 
