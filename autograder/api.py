@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import i18n
+from .engine.child import warmers_for
 from .engine.loader import LoadError, Submission, load
 from .engine.runner import (
     Grading,
@@ -37,7 +38,7 @@ from .engine.runner import (
     sum_by_question,
     time_budget as time_budget,
 )
-from .engine.sandbox import Limits, Sandbox, Zygote, warmers_for
+from .engine.sandbox import Limits, Sandbox, Zygote
 from .i18n import _, defer
 
 if TYPE_CHECKING:

@@ -337,9 +337,16 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-# What a notebook's cells may start that costs a cold child most of a second, and how to start it
-# before the child reports ready: while the parent still imports its graders, on the other core.
-WARMERS = ("optim", "pyplot")
+# What a notebook's cells may start that costs a cold child most of a second (by name: the text in the
+# cells that asks for it), and how to start it before the child reports ready: while the parent still
+# imports its graders, on the other core.
+WARMERS = {"optim": "optim", "pyplot": "matplotlib"}
+
+
+def warmers_for(cells: list[str]) -> tuple[str, ...]:
+    """The ``WARMERS`` a submission's code cells ask for (the parent decides, before the child starts)."""
+    text = "\n".join(cells)
+    return tuple(name for name, needle in WARMERS.items() if needle in text)
 
 
 def warm(names: tuple[str, ...] | list[str]) -> None:

@@ -106,13 +106,6 @@ def child_env(home: str) -> dict[str, str]:
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
-def warmers_for(cells: list[str]) -> tuple[str, ...]:
-    """What a cold child should import before it reports ready, seen from the submission's code cells
-    (names from ``child.WARMERS``): it does so while the parent imports its graders."""
-    text = "\n".join(cells)
-    return tuple(w for w, needle in (("optim", "optim"), ("pyplot", "matplotlib")) if needle in text)
-
-
 def _child_code(req_r: int, res_w: int, memory: int, processes: int, kit: str, stubs: str, cwd: str,
                 insecure: bool = False, warmers: tuple[str, ...] = ()) -> str:
     return (f"import os, sys; os.chdir({cwd!r}); sys.path[:0] = [{stubs!r}, {kit!r}]; "
