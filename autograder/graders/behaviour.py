@@ -100,6 +100,14 @@ def same(a: Any, b: torch.Tensor | None) -> bool:
     return a is not None and b is not None and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
 
 
+def _same_forward(a: torch.Tensor | None, b: torch.Tensor | None) -> bool:
+    """Whether two instances given the same values compute the same forward; outputs that cannot be
+    compared (missing, of other shapes, not floating point) are the snapshot rules' business."""
+    if a is None or b is None or a.shape != b.shape or not a.is_floating_point():
+        return True
+    return close(a, b.to(a.dtype), rtol=1e-5)
+
+
 def readback_groups(names: Sequence[str], written: dict[str, torch.Tensor],
                     reads: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
     """After a distinct value was written through every name (in order), what the names hold says which
@@ -231,12 +239,10 @@ def confirm_parameters(student, rng: random.Random, make: Make, snap: Snapshot, 
         raise AssertionError(_("{a!r} and {b!r} are one tensor: a change through one shows under the "
                                "other. {shared_hint}").format(a=a, b=b, shared_hint=shared_hint))
     if len(outs) == 2:
-        out_a, out_b = (data(result[s]) for s in outs)
-        if out_a is not None and out_b is not None and out_a.shape == out_b.shape and out_a.is_floating_point():
-            assert close(out_a, out_b.to(out_a.dtype), rtol=1e-5), (
-                _("{what}: its output depends on tensors that are not among its parameters (two "
-                  "instances given the same values through every parameter name compute different "
-                  "outputs). {shared_hint}").format(what=what, shared_hint=shared_hint))
+        assert _same_forward(*(data(result[s]) for s in outs)), (
+            _("{what}: its output depends on tensors that are not among its parameters (two "
+              "instances given the same values through every parameter name compute different "
+              "outputs). {shared_hint}").format(what=what, shared_hint=shared_hint))
 
 
 def confirm_uses(student, rng: random.Random, make: Make, snap: Snapshot, x: torch.Tensor,
@@ -323,12 +329,10 @@ def confirm_stays_tied(student, rng: random.Random, make: Make, snap: Snapshot, 
         assert not apart, (_("after an optimizer step {group!r} and {apart!r} hold different values: "
                              "they are two tensors, not one. {shared_hint}").format(
                                group=group[0], apart=apart[0], shared_hint=shared_hint))
-    a, b = (data(result[s]) for s in outs)
-    if a is not None and b is not None and a.shape == b.shape and a.is_floating_point():
-        assert close(a, b.to(a.dtype), rtol=1e-5), (
-            _("{what}: after an optimizer step its output depends on tensors that are not among its "
-              "parameters (two instances given the same values through every parameter name differ). "
-              "{shared_hint}").format(what=what, shared_hint=shared_hint))
+    assert _same_forward(*(data(result[s]) for s in outs)), (
+        _("{what}: after an optimizer step its output depends on tensors that are not among its "
+          "parameters (two instances given the same values through every parameter name differ). "
+          "{shared_hint}").format(what=what, shared_hint=shared_hint))
 
 
 # ------------------------------------------------------------------ modules the parent built (untie, train_shared_mlp)
