@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 
 from autograder import paths
+from autograder.engine.sandbox import _proc_field, _pss  # the watchdog's own readings of /proc
 
 from .. import CHECKOUT, ROOT
 
@@ -283,17 +284,6 @@ def _reap() -> None:
         pass
 
 
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
 @dataclass
 class Measured:
     """One run of a command: wall time and the memory of its process tree."""
@@ -366,14 +356,9 @@ class TreeSampler:
 
 
 def _hwm(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return 0
+    """A process's peak resident memory (VmHWM), in bytes; 0 once it is gone."""
+    hwm = _proc_field(pid, "VmHWM")
+    return int(hwm.split()[0]) * 1024 if hwm else 0
 
 
 def measure(cmd: list[str], hwm_file: Path | None = None, interval: float = 0.05, pss_every: int = 10,
