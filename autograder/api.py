@@ -268,9 +268,9 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
     if load_error is None:
         load_error = note or _("nothing was submitted")
     # the child starts now: cold, it imports torch while this process does
-    warmers = warmers_for(sub.cells) if sub is not None else ()
     student = None
     if sub is not None:
+        warmers = warmers_for(sub.cells)
         student = Student(sub, limits, sandbox=Sandbox(limits, zygote, warmers).start(),
                           spawn=lambda lim: Sandbox(lim, zygote, warmers).start())
         student.send_cells()  # and runs them as soon as it has torch, while this process imports the graders
