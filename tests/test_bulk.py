@@ -68,11 +68,19 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
            "--jobs", "2", "--quiet", "--time-limit", "4"]
     main = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = None
-    for _ in range(1200):  # a worker is busy once its zygote (worker -> bwrap -> zygote) has forked a child
+    # a worker is busy once its zygote (worker -> bwrap -> zygote -> the zygote in its own pid namespace)
+    # has forked a child
+    for _ in range(1200):
         pids = psutil.pids()
         parents = {pid: _parent(pid) for pid in pids}
         workers = [pid for pid in pids if _is_worker(pid, main.pid)]
-        busy = [w for w in workers if any(parents.get(parents.get(parents.get(c))) == w for c in pids)]
+
+        def ancestor(pid: int | None, generations: int) -> int | None:
+            for _ in range(generations):
+                pid = parents.get(pid) if pid is not None else None
+            return pid
+
+        busy = [w for w in workers if any(ancestor(c, 4) == w for c in pids)]
         if busy:
             time.sleep(1)  # inside the submission's cells or its 4 s hanging question
             victim = busy[0]

@@ -23,7 +23,7 @@ Layers, from the outside in:
 
 Why these: bubblewrap is the maintained, audited setup code behind Flatpak; it needs no daemon
 and works unprivileged. Zygote-forked children (bulk grading) get the same layers: the zygote
-runs inside bwrap and each fork enters fresh nested namespaces (``zygote.py``).
+runs inside bwrap and each fork enters fresh namespaces of its own (``zygote.py``).
 
 ``check()`` runs a preflight once per process and either returns the active ``Layers`` or
 raises ``IsolationUnavailable``: grading refuses rather than run student code unisolated.
@@ -270,12 +270,13 @@ os.execv(spec["argv"][0], spec["argv"])
 STAGE_DIRS = ("/mnt", "/media", "/srv", "/run")  # a folder the stage may cover with its tmpfs
 
 
-def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_userns: bool = False,
+def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, caps: tuple[str, ...] = (),
                   info_fd: int | None = None, uid: int | None = None) -> tuple[list[str], list[int]]:
     """The bwrap command line running ``argv`` in a fresh sandbox, and the fds it must inherit.
 
-    ``nested_userns`` lets the sandboxed program create user namespaces (the zygote needs
-    them to isolate each child it forks; they disable it again for the student's code).
+    ``caps`` are kept in the sandbox's user namespace (the zygote needs ``CAP_SYS_ADMIN`` to give
+    each child it forks namespaces of its own; the child drops them before any student code). No
+    program in the sandbox can make a user namespace (``--disable-userns``).
     ``uid`` (as root): bwrap runs as that uid, started through the stage above.
     """
     paths = _paths()
@@ -290,8 +291,9 @@ def bwrap_command(argv: list[str], env: dict[str, str], tmp_size: int, nested_us
            "--chdir", "/tmp", "--clearenv"]
     for k, v in env.items():
         cmd += ["--setenv", k, v]
-    if not nested_userns:
-        cmd.append("--disable-userns")
+    cmd.append("--disable-userns")
+    for cap in caps:
+        cmd += ["--cap-add", cap]
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
     cmd = [*cmd, "--", *argv]

@@ -40,6 +40,8 @@ from .isolation import KIT, IsolationUnavailable, can_drop_privileges, free_uid
 STUBS = Path(__file__).resolve().parent / "stubs"
 STARTUP_LIMIT = 60.0  # seconds for a fresh interpreter to import torch on a loaded machine
 OVERHEAD = 512 * 2**20  # Python and torch themselves, on top of what the student's code may use
+# in the zygote's user namespace alone, to give each child namespaces of its own (zygote.py); never a child's
+ZYGOTE_CAPS = ("CAP_SYS_ADMIN", "CAP_SETPCAP")
 
 
 @dataclass(frozen=True)
@@ -279,7 +281,7 @@ class Sandbox:
         elif self.cgroup is not None:
             pids = self.cgroup.pids()
         elif self.zygote is not None and self.zygote.cgroup is not None:
-            pids = [p for p in self.zygote.cgroup.pids() if p != self.zygote.pid]
+            pids = [p for p in self.zygote.cgroup.pids() if p not in self.zygote.pids]
         else:
             pids = _descendants(self.pid)
         return [p for p in pids if _alive(p)]
@@ -571,7 +573,7 @@ class Zygote:
         info_r, info_w = os.pipe()
         if not insecure:
             # the zygote's tmpfs holds nothing: each child mounts fresh ones of its own
-            argv, fds = isolation.bwrap_command(argv, child_env("/tmp"), 16 * 2**20, nested_userns=True,
+            argv, fds = isolation.bwrap_command(argv, child_env("/tmp"), 16 * 2**20, caps=ZYGOTE_CAPS,
                                                 info_fd=info_w, uid=free_uid() if os.geteuid() == 0 else None)
         try:
             self.proc = subprocess.Popen(argv, cwd="/", env=child_env("/tmp"), stdin=subprocess.DEVNULL,
@@ -592,19 +594,36 @@ class Zygote:
             self.cgroup.add(pid)  # before it forks anything: every child is born in it
         self.sock = ours
         self.lock = threading.Lock()
+        self.pids = {pid}  # the zygote's own processes (it forks once for itself): not a child's
+        self._hello = False
+        try:
+            ours.sendall(b"g")  # the go-ahead: the zygote forks nothing before it is in the cgroup
+        except OSError:
+            pass  # gone already: the first fork says why
 
     def fork(self, fds: list[int], spec: dict[str, Any]) -> int:
         """A new sandbox child with the given pipes (stdin side, result side, output); returns a pidfd for it."""
         with self.lock:
             try:
+                if not self._hello:  # the zygote's first word: a pidfd for itself, or why it could not start
+                    me = self._answer()
+                    try:
+                        self.pids.add(_host_pid(me))
+                    finally:
+                        os.close(me)
+                    self._hello = True
                 socket.send_fds(self.sock, [json.dumps(spec).encode()], fds)
-                msg, got, _, _ = socket.recv_fds(self.sock, 4096, 1)
-                if not got:
-                    reason = json.loads(msg or b"{}").get("error", "the zygote is gone")
-                    raise ChildGone(f"the grading process could not start ({reason})")
-                return got[0]
+                return self._answer()
             except (OSError, ValueError) as exc:
                 raise ChildGone(f"the grading process could not start ({exc})") from None
+
+    def _answer(self) -> int:
+        """The zygote's answer: a pidfd, or ``ChildGone`` with its reason."""
+        msg, got, _, _ = socket.recv_fds(self.sock, 4096, 1)
+        if not got:
+            reason = json.loads(msg or b"{}").get("error", "the zygote is gone")
+            raise ChildGone(f"the grading process could not start ({reason})")
+        return got[0]
 
     def close(self) -> None:
         """Kill the zygote and wait until it (and so every process of its namespace) is gone."""

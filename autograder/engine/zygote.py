@@ -6,19 +6,27 @@ child's code, then waits on a Unix socket. For each request (the child's pipes p
 descriptors, and a JSON spec) it forks, and the fork isolates itself before it becomes a
 sandbox child (``child.main``):
 
-- new user, mount, pid, ipc and uts namespaces (``unshare``), nested in the zygote's (whose network
-  namespace, bwrap's, has only a loopback nobody listens on);
-- it forks once more, so that the child is pid 1 of its own pid namespace: the parent kills it,
-  and the kernel ends every process the student started;
+- the zygote enters a new pid namespace for its children (``unshare(CLONE_NEWPID)``) and forks once,
+  so that the child is pid 1 of a pid namespace of its own: the parent kills it, and the kernel ends
+  every process the student started. The zygote then returns to its own pid namespace (``setns``);
+- the child enters new mount, ipc and uts namespaces (the network namespace is the zygote's, bwrap's,
+  which has only a loopback nobody listens on);
 - fresh tmpfs mounts on ``/tmp`` and ``/dev/shm`` (bounded) and a fresh ``/proc`` that shows
   only its own processes;
-- no further user namespaces, and every capability dropped, before any student code runs.
+- every capability dropped, before any student code runs. No process in the zygote's sandbox can
+  make a user namespace (bwrap's ``--disable-userns``), and the child's seccomp filter refuses
+  ``unshare``, ``setns`` and namespace flags to ``clone``.
+
+The zygote holds ``CAP_SYS_ADMIN`` (and ``CAP_SETPCAP``, to empty a child's bounding set) in its
+sandbox's user namespace, given by bwrap, for these steps; no student code runs in it. One fork per
+child, not two: the fork of a torch-sized process is the bulk of what starting a child costs.
 
 The zygote answers with a pidfd for the child. Public code: it holds nothing secret.
 """
 from __future__ import annotations
 
 import ctypes
+import errno
 import gc
 import json
 import os
@@ -28,7 +36,7 @@ import sys
 from typing import Any
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWUSER, CLONE_NEWPID = 0x10000000, 0x20000000
+CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -39,6 +47,20 @@ def serve(fd: int, isolate: bool = True) -> None:
     from . import child, seccomp
 
     child._die_with_parent()
+    sock = socket.socket(fileno=fd)
+    # The go-ahead comes once the worker's cgroup holds this process: what it forks from now on is born in it.
+    if not sock.recv(1):
+        return
+    own_ns = -1
+    try:
+        if isolate:
+            own_ns = _own_pid_namespace(sock)
+        me = os.pidfd_open(os.getpid())
+    except OSError as exc:
+        sock.sendall(json.dumps({"error": f"could not isolate: {exc}"}).encode())
+        return
+    socket.send_fds(sock, [b"{}"], [me])  # the worker tells this process from the children it forks
+    os.close(me)
     seccomp.prepare()  # built once here, installed by each child
     import torch  # noqa: F401 (the point of the zygote: imported once, shared copy-on-write)
 
@@ -52,7 +74,6 @@ def serve(fd: int, isolate: bool = True) -> None:
     # (about 120 ms of every submission's cells, once per child).
     gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    sock = socket.socket(fileno=fd)
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(sock, 65536, 3)
@@ -67,11 +88,21 @@ def serve(fd: int, isolate: bool = True) -> None:
             warmed.update(need)
             gc.freeze()
         report_r, report_w = os.pipe()
-        pid = os.fork()
+        try:
+            pid = _fork_into_pid_namespace(own_ns) if isolate else os.fork()
+        except OSError as exc:
+            os.close(report_r)
+            os.close(report_w)
+            for f in fds:
+                os.close(f)
+            sock.sendall(json.dumps({"error": f"could not isolate: {exc}"}).encode())
+            continue
         if pid == 0:
             try:
                 sock.close()
                 os.close(report_r)
+                if own_ns >= 0:
+                    os.close(own_ns)
                 _become_child(spec, fds, report_w, isolate)
             finally:
                 os._exit(1)
@@ -79,12 +110,13 @@ def serve(fd: int, isolate: bool = True) -> None:
         for f in fds:
             os.close(f)
         with os.fdopen(report_r, "rb") as report:
-            answer = report.read()
+            answer = report.read()  # empty: the child closed it, isolated; else why it could not be
         try:
-            child_pid = int(answer) if answer else pid
-            pidfd = os.pidfd_open(child_pid)
-        except (ValueError, OSError) as exc:
-            sock.sendall(json.dumps({"error": f"{answer[:200]!r}: {exc}"}).encode())
+            if answer:
+                raise OSError(answer[:200].decode(errors="replace"))
+            pidfd = os.pidfd_open(pid)
+        except OSError as exc:
+            sock.sendall(json.dumps({"error": str(exc)}).encode())
             continue
         socket.send_fds(sock, [b"{}"], [pidfd])
         os.close(pidfd)
@@ -100,38 +132,52 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
                        data.encode() if data else None), f"mount {target}")
 
 
-def _enter_namespaces(report_w: int) -> None:
-    """In the fork: new namespaces, then fork again so that the child is pid 1 of its pid namespace.
-    Returns in that child; the intermediate process reports the child's pid and exits."""
-    uid, gid = os.getuid(), os.getgid()
-    # No network namespace of its own: the zygote's (bwrap's) already has nothing but a loopback that no
-    # process listens on, one child at a time uses it, and a new one costs about 3 ms a submission.
-    _check(_LIBC.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-    for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
-        with open(f"/proc/self/{name}", "w") as f:
-            f.write(text)
+def _own_pid_namespace(sock: socket.socket) -> int:
+    """Become pid 1 of a new pid namespace that this process's user namespace owns, and return an fd on it.
+
+    Returning to one's own pid namespace after each child (``setns``) needs ``CAP_SYS_ADMIN`` in the
+    user namespace that owns it, and bwrap's pid namespace belongs to an outer one (it nests a user
+    namespace to map the uid and to disable further ones). The process started by bwrap stays behind,
+    holding nothing, until the zygote ends."""
+    _check(_LIBC.unshare(CLONE_NEWPID), "unshare")
     pid = os.fork()
     if pid:
-        os.write(report_w, str(pid).encode())
-        os.close(report_w)  # now: exiting would close it only after tearing down a torch-sized address space
-        os._exit(0)
-    os.close(report_w)
+        sock.close()
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        os._exit(os.waitstatus_to_exitcode(status) & 0x7F)
+    return os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+
+
+def _fork_into_pid_namespace(own_ns: int) -> int:
+    """``os.fork()``, the child being pid 1 of a new pid namespace; the zygote stays in its own."""
+    _check(_LIBC.unshare(CLONE_NEWPID), "unshare")
+    pid = os.fork()
+    if pid and _LIBC.setns(own_ns, CLONE_NEWPID) != 0:
+        # stuck: every later fork would join this child's namespace, so every later one fails instead
+        error = OSError(ctypes.get_errno(), f"setns: {os.strerror(ctypes.get_errno())}")
+        os.kill(pid, signal.SIGKILL)
+        raise error
+    return pid
 
 
 def _isolate_mounts(tmp_size: int) -> None:
     """Private tmpfs /tmp and /dev/shm, a /proc of its own pid namespace, then no way back up."""
+    _check(_LIBC.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     opts = f"size={tmp_size},mode=1777"
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    with open("/proc/sys/user/max_user_namespaces", "w") as f:  # the student makes no namespace of its own
-        f.write("0")
     _drop_capabilities()
 
 
 def _drop_capabilities() -> None:
-    """Drop every capability this process holds in its user namespace (``capset`` to nothing)."""
+    """Drop every capability this process holds: the bounding set, then ``capset`` to nothing."""
     machine = os.uname().machine
     number = SYS_CAPSET.get(machine)
     if number is None:
@@ -139,6 +185,8 @@ def _drop_capabilities() -> None:
     cap = 0
     while _LIBC.prctl(24, cap, 0, 0, 0) == 0:  # PR_CAPBSET_DROP, until the kernel knows no more capabilities
         cap += 1
+    if ctypes.get_errno() != errno.EINVAL:  # EPERM: no CAP_SETPCAP, and the bounding set stays as it was
+        _check(-1, f"drop capability {cap} from the bounding set")
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable: all zero, both words
     _check(_LIBC.syscall(number, header, data), "capset")
@@ -161,11 +209,11 @@ def _become_child(spec: dict[str, Any], fds: list[int], report_w: int, isolate: 
         pass
     if isolate:
         try:
-            _enter_namespaces(report_w)
+            _isolate_mounts(int(spec["tmp_size"]))
         except OSError as exc:
             os.write(report_w, f"could not isolate: {exc}".encode())
             raise
-        _isolate_mounts(int(spec["tmp_size"]))
+        os.close(report_w)
         os.setsid()
         os.chdir("/tmp")
     else:  # --insecure: a plain process in a session of its own, as a uid of its own when there is one
