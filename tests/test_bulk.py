@@ -74,13 +74,7 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
         pids = psutil.pids()
         parents = {pid: _parent(pid) for pid in pids}
         workers = [pid for pid in pids if _is_worker(pid, main.pid)]
-
-        def ancestor(pid: int | None, generations: int) -> int | None:
-            for _ in range(generations):
-                pid = parents.get(pid) if pid is not None else None
-            return pid
-
-        busy = [w for w in workers if any(ancestor(c, 4) == w for c in pids)]
+        busy = [w for w in workers if any(_ancestor(parents, c, 4) == w for c in pids)]
         if busy:
             time.sleep(1)  # inside the submission's cells or its 4 s hanging question
             victim = busy[0]
@@ -98,6 +92,12 @@ def test_a_worker_killed_mid_grading_loses_nothing(tmp_path):
     for name in book:
         results = json.loads((tmp_path / "out" / name / "results.json").read_text())
         assert results["score"] == book[name]["total"]
+
+
+def _ancestor(parents: dict[int, int | None], pid: int | None, generations: int) -> int | None:
+    for _ in range(generations):
+        pid = parents.get(pid) if pid is not None else None
+    return pid
 
 
 def _parent(pid: int) -> int | None:
