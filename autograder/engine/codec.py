@@ -154,10 +154,13 @@ class Encoder:
     MAX_ITEMS = 100_000
     MAX_DEPTH = 32
 
-    def __init__(self, identities: Identities | None = None) -> None:
-        self.blobs: list[bytes] = []
+    def __init__(self, identities: Identities | None = None, blobs: list[bytes] | None = None) -> None:
+        """``blobs``: the list a node's blob index points into (a new one by default), shared by the
+        encoders of one frame."""
+        self.blobs: list[bytes] = blobs if blobs is not None else []
         self.ids = identities if identities is not None else Identities()
         self.items = 0
+        self.opaques = 0  # how many objects were encoded as stand-ins (``opaque``) so far
 
     def blob(self, data: bytes) -> int:
         """Add raw bytes to the frame's blobs; their index is what a node names."""
@@ -209,6 +212,7 @@ class Encoder:
 
     def opaque(self, obj: Any) -> dict[str, Any]:
         """Any other object: its class name and a truncated repr."""
+        self.opaques += 1
         try:
             text = repr(obj)[:300]
         except BaseException:  # a student's __repr__ may do anything

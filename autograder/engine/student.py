@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, NoReturn, Protocol, Sequence
+from typing import Any, Callable, NoReturn, Protocol, Sequence, TypeVar, cast
 
 from .. import i18n
 from ..i18n import N_, _
@@ -25,6 +25,8 @@ from .values import Raised
 
 # The parent decodes the child's snapshots; the codec knows nothing of them (no import cycle).
 codec.register_decoder("snapshot", Snapshot.decode)
+
+T = TypeVar("T")
 
 MAX_RESTARTS = 3  # new processes for one submission after its first; then its remaining checks fail
 FIRST_FRAME = 60.0  # seconds for a fresh child's first frame (it imports torch first)
@@ -127,6 +129,7 @@ class Program:
     blobs: list[bytes] = field(default_factory=list)
     returns: list[Slot] = field(default_factory=list)  # the slots answered, matched by name
     _n: int = 0
+    _enc: codec.Encoder | None = field(default=None, repr=False)  # the arguments', writing into ``blobs``
 
     def _slot(self) -> Slot:
         self._n += 1
@@ -135,14 +138,13 @@ class Program:
     def _arg(self, value: Any) -> dict[str, Any]:
         if isinstance(value, Slot):
             return value.ref()
-        enc = codec.Encoder()
+        if self._enc is None:
+            self._enc = codec.Encoder(blobs=self.blobs)
+        enc, opaques = self._enc, self._enc.opaques
+        enc.items = 0  # the size limit is per argument
         node = enc.encode(value)
-        if _has_opaque(node):  # a grader bug: never hand the student's code a stand-in for a value
+        if enc.opaques != opaques:  # a grader bug: never hand the student's code a stand-in for a value
             raise GraderError(f"a probe argument of type {type(value).__name__} cannot be sent to the child")
-        if enc.blobs:  # renumber blobs into this program's blob list
-            offset = len(self.blobs)
-            self.blobs.extend(enc.blobs)
-            _shift_blobs(node, offset)
         return node
 
     def add(self, op: str, returns: bool = False, **fields: Any) -> Slot:
@@ -233,25 +235,6 @@ class Program:
         return self.add("snapshot", returns=True, slot=module.name)
 
 
-def _has_opaque(node: Any) -> bool:
-    if isinstance(node, dict):
-        return node.get("t") == "object" or any(_has_opaque(v) for v in node.values())
-    if isinstance(node, list):
-        return any(_has_opaque(v) for v in node)
-    return False
-
-
-def _shift_blobs(node: Any, offset: int) -> None:
-    if isinstance(node, dict):
-        if node.get("t") == "tensor" and node.get("blob") is not None:
-            node["blob"] += offset
-        for v in node.values():
-            _shift_blobs(v, offset)
-    elif isinstance(node, list):
-        for v in node:
-            _shift_blobs(v, offset)
-
-
 class RunResult:
     """What one program's run answered, by slot (``Student.run``'s result)."""
 
@@ -336,6 +319,7 @@ class Student:
         self._last_cell: int | None = None  # the cell that ran last: a frame between cells is its code's
         self._reports: dict[int, CellReport] = {}  # by cell, for the cells run so far in this child
         self._exec_sent = False  # the current child has its cells already (send_cells)
+        self._observed: dict[str, Any] = {}  # what a question's rules observed once for all of them (observe)
 
     # ------------------------------------------------------------ lifecycle
     def send_cells(self) -> None:
@@ -495,8 +479,17 @@ class Student:
             self.question = name
             self.budget = self.limits.time
             self.dead_reason = None
+            self._observed = {}
             if self.sandbox is not None:
                 self.sandbox.take_output()
+
+    def observe(self, key: str, probe: Callable[[], T]) -> T:
+        """What ``probe()`` returns, run once per question: the rules of one question that confirm the
+        same behaviour (a probe of several forwards, say) share one observation of it, as they share
+        the child. Nothing is kept when the probe raises."""
+        if key not in self._observed:
+            self._observed[key] = probe()
+        return cast(T, self._observed[key])
 
     def run(self, program: Program, what: str = "your code") -> RunResult:
         """Run a probe program in the child within the question's remaining time (and the submission's)."""

@@ -535,8 +535,9 @@ FROZEN_HINTS = {
 
 
 def confirm_frozen(student, rng: random.Random, *checks: str) -> None:
-    """Fail with its hint the first of ``checks`` (keys of ``FROZEN_HINTS``) that ``probe_frozen`` finds False."""
-    seen = probe_frozen(student, rng)
+    """Fail with its hint the first of ``checks`` (keys of ``FROZEN_HINTS``) that ``probe_frozen`` finds False.
+    The probe answers every check at once: it runs once per question, for whichever of its rules asks first."""
+    seen = student.observe("probe_frozen", lambda: probe_frozen(student, rng))
     for check in checks:
         assert seen[check] is not False, FROZEN_HINTS[check]()
 

@@ -404,3 +404,26 @@ def test_send_cells_leaves_a_child_that_is_gone_to_start() -> None:
     s = Student(Submission(name="s.py", cells=["x = 1"], digest="0" * 64), Limits(), sandbox=_Recorder(gone=True))
     s.send_cells()  # no exception: start() finds the dead child and says so
     assert s._exec_sent is False
+
+
+def test_an_observation_is_made_once_per_question_and_kept_only_when_it_succeeds() -> None:
+    student = canned(done())
+    calls: list[str] = []
+
+    def probe() -> str:
+        calls.append(student.question or "")
+        return f"seen in {student.question}"
+
+    def failing() -> str:
+        calls.append("failed")
+        raise StudentCrashed("the child died")
+
+    student.begin_question("q1")
+    assert student.observe("frozen", probe) == student.observe("frozen", probe) == "seen in q1"
+    with pytest.raises(StudentCrashed):
+        student.observe("other", failing)
+    with pytest.raises(StudentCrashed):
+        student.observe("other", failing)  # nothing kept: the next rule asks again
+    student.begin_question("q2")
+    assert student.observe("frozen", probe) == "seen in q2"
+    assert calls == ["q1", "failed", "failed", "q2"]
