@@ -258,3 +258,43 @@ def test_a_forked_child_has_no_strays_when_it_starts():
                 box.close()
     finally:
         zygote.close()
+
+
+SPAWNER = '''
+import os, time
+
+def spawn():
+    pids = []
+    while len(pids) < 100:
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    return len(pids)
+'''
+
+
+@pytest.mark.parametrize("how", ["cold", "forked"])
+def test_the_process_cap_is_the_same_however_the_child_started(how, request):
+    """The cap counts the child itself, never the zygote's own processes that share its user namespace."""
+    spawn = None
+    if how == "forked":
+        z = request.getfixturevalue("zygote")
+        spawn = lambda limits: Sandbox(limits, z).start()  # noqa: E731
+    limits = Limits(time=20, processes=10)
+    st = Student(Submission("spawner.py", [SPAWNER], "0" * 64), limits, spawn=spawn)
+    try:
+        st.start()
+        st.begin_question("spawn")
+        p = Program()
+        out = p.ret(p.call("spawn"))
+        assert st.run(p, "spawn()")[out] == limits.processes - 1  # the child is one of them
+    finally:
+        st.close()

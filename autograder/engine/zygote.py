@@ -39,6 +39,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 16384, 1 << 18
 SYS_CAPSET = {"x86_64": 126, "aarch64": 91}
+ZYGOTE_PROCESSES = 2  # in the zygote's user namespace when it isolates: bwrap's pid 1, and the zygote proper
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
@@ -237,4 +238,9 @@ def _become_child(spec: dict[str, Any], fds: list[int], report_w: int, isolate: 
 
     random.seed()  # a fresh process would have its own seed
     sys.stdout.flush()
-    child.main(req_r, res_w, spec["memory"], spec["processes"], die_with_parent=not isolate)
+    processes = int(spec["processes"])
+    if isolate and processes > 0:
+        # RLIMIT_NPROC counts this uid's processes in the child's user namespace, the zygote's: its own
+        # two (bwrap's pid 1 and the zygote proper) are not the student's to spend
+        processes += ZYGOTE_PROCESSES
+    child.main(req_r, res_w, spec["memory"], processes, die_with_parent=not isolate)
