@@ -507,8 +507,8 @@ PF_EXITING = 0x4  # a process's flag (field 9 of /proc/PID/stat) from the moment
 
 
 def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs and will go on running: neither a zombie nor already exiting (the zygote's
-    intermediate fork is still tearing down its address space when the child it forked starts)."""
+    """Whether ``pid`` runs and will go on running: neither a zombie nor already exiting (a worker's
+    last child may still be tearing down its address space, in the same cgroup, when the next starts)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
