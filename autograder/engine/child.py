@@ -138,7 +138,7 @@ class Child:
                     except (Timeout, StepError):
                         raise
                     except BaseException as exc:  # the student's code (or its value) failed this step
-                        if step.get("catch") and op in ("call", "method", "torch", "sgd"):
+                        if step.get("catch") and op in ("call", "method", "torch", "sgd", "walk"):
                             slots[step["out"]] = _Caught(exc)
                             if step.get("ret"):
                                 results[_answer_key(step)] = self.encode_result(slots[step["out"]], enc)
@@ -203,6 +203,14 @@ class Child:
             return getattr(obj, step["name"])(*args, **kwargs)
         if op == "getattr":
             return getattr(slots[step["slot"]], step["name"])
+        if op == "walk":  # what is registered under a dotted name: Module.__getattr__ for each component
+            path = step["path"]
+            if not (isinstance(path, list) and all(type(part) is str for part in path)):
+                raise StepError("a walk step's path is a list of names")
+            obj = slots[step["slot"]]
+            for part in path:
+                obj = obj.__getattr__(part)
+            return obj
         if op == "getitem":
             return slots[step["slot"]][arg(step["key"])]
         if op == "sgd":

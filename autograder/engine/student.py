@@ -195,6 +195,12 @@ class Program:
         return self.add("method", slot=obj.name, name=name, args=[self._arg(a) for a in args],
                         kwargs={k: self._arg(v) for k, v in kwargs.items()}, **({"catch": True} if catch else {}))
 
+    def walk(self, obj: Slot, path: Sequence[str]) -> Slot:
+        """What ``obj`` registers under a dotted name, one ``Module.__getattr__`` call per component of
+        ``path`` (parameters and submodules, as ``named_parameters`` names them), in one step; a
+        component that raises makes the exception the slot's value."""
+        return self.add("walk", slot=obj.name, path=[str(part) for part in path], catch=True)
+
     def attr(self, obj: Slot, name: str) -> Slot:
         """``obj.name`` in the child."""
         return self.add("getattr", slot=obj.name, name=name)

@@ -157,7 +157,11 @@ def _own_pid_namespace(sock: socket.socket) -> int:
 def _fork_into_pid_namespace(own_ns: int) -> int:
     """``os.fork()``, the child being pid 1 of a new pid namespace; the zygote stays in its own."""
     _check(_LIBC.unshare(CLONE_NEWPID), "unshare")
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        _LIBC.setns(own_ns, CLONE_NEWPID)  # no child: the next fork may try again from a clean state
+        raise
     if pid and _LIBC.setns(own_ns, CLONE_NEWPID) != 0:
         # stuck: every later fork would join this child's namespace, so every later one fails instead
         error = OSError(ctypes.get_errno(), f"setns: {os.strerror(ctypes.get_errno())}")

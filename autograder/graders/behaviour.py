@@ -43,12 +43,9 @@ Make = Callable[[Program], Slot]  # adds the steps that make the student's modul
 
 
 def walk(p: Program, root: Slot, name: str) -> Slot:
-    """The object registered under a dotted name: one ``Module.__getattr__`` step per component (parameters
-    and submodules, as ``named_parameters`` names them), none of which can stop the program."""
-    slot = root
-    for part in name.split(".") if name else []:
-        slot = p.method(slot, "__getattr__", part, catch=True)
-    return slot
+    """The object registered under a dotted name: ``Module.__getattr__`` for each component (parameters
+    and submodules, as ``named_parameters`` names them), in one step that cannot stop the program."""
+    return p.walk(root, name.split(".")) if name else root
 
 
 def write(p: Program, target: Slot, value: torch.Tensor) -> None:

@@ -248,6 +248,21 @@ def test_a_caught_exception_is_a_value_and_an_uncaught_one_stops_the_program(stu
             result[slot]
 
 
+NESTED = {"k": "seq", "children": [["block 0", {"k": "seq", "children": [["0", {"k": "linear", "in": 2, "out": 3}]]}]]}
+
+
+def test_a_walk_reaches_what_a_dotted_name_registers_and_a_wrong_name_is_its_value(student: Student) -> None:
+    p = Program()
+    m = p.build(NESTED, 1)
+    weight, bias = p.ret(p.walk(m, ["block 0", "0", "weight"])), p.ret(p.walk(m, ["block 0", "0", "bias"]))
+    missing, after = p.ret(p.walk(m, ["block 0", "nope", "weight"])), p.ret(p.value(1))
+    result = student.run(p, "walk")
+    assert isinstance(result[weight], TensorRef) and result[weight].is_parameter and result[weight].shape == (3, 2)
+    assert isinstance(result[bias], TensorRef) and result[bias].shape == (3,)
+    assert isinstance(result[missing], Raised) and result[missing].is_a("AttributeError")
+    assert result[after] == 1  # a walk that fails costs its own slot, not the program
+
+
 def test_a_missing_name_is_the_students_name_error(student: Student) -> None:
     p = Program()
     r = p.ret(p.call("init_42", 1))
