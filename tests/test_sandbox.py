@@ -302,3 +302,20 @@ def test_the_process_cap_is_the_same_however_the_child_started(how, request):
         assert st.run(p, "spawn()")[out] == limits.processes - 1  # the child is one of them
     finally:
         st.close()
+
+
+def test_a_zygote_that_cannot_isolate_its_children_forks_none(monkeypatch):
+    """Without the capabilities it needs for its children's namespaces, the zygote refuses every fork,
+    saying why: no child ever runs in the zygote's own namespaces (fail closed)."""
+    from autograder.engine import sandbox
+    from autograder.engine.sandbox import ChildGone, Zygote
+
+    monkeypatch.setattr(sandbox, "ZYGOTE_CAPS", ())
+    limits = Limits(time=10)
+    zygote = Zygote(limits=limits)
+    try:
+        for _ in range(2):  # the first fork and every later one
+            with pytest.raises(ChildGone, match="could not isolate"):
+                Sandbox(limits, zygote).start()
+    finally:
+        zygote.close()

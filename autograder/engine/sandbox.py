@@ -603,6 +603,7 @@ class Zygote:
         self.lock = threading.Lock()
         self.pids = {pid}  # the zygote's own processes (it forks once for itself): not a child's
         self._hello = False
+        self._broken: str | None = None  # why the zygote could not start, once it said so
         try:
             ours.sendall(b"g")  # the go-ahead: the zygote forks nothing before it is in the cgroup
         except OSError:
@@ -611,9 +612,15 @@ class Zygote:
     def fork(self, fds: list[int], spec: dict[str, Any]) -> int:
         """A new sandbox child with the given pipes (stdin side, result side, output); returns a pidfd for it."""
         with self.lock:
+            if self._broken is not None:  # it said why once and then ended: every later fork is refused alike
+                raise ChildGone(self._broken)
             try:
                 if not self._hello:  # the zygote's first word: a pidfd for itself, or why it could not start
-                    me = self._answer()
+                    try:
+                        me = self._answer()
+                    except ChildGone as exc:
+                        self._broken = str(exc)
+                        raise
                     try:
                         self.pids.add(_host_pid(me))
                     finally:
