@@ -44,7 +44,17 @@ def world(checkout):
             "writable": [d for d in ("/", "/kit", "/kit/stubs", "/etc", "/dev", "/usr", "/tmp", "/dev/shm")
                          if os.access(d, os.W_OK)],
             "caps": {line.split(":")[0]: line.split()[1] for line in open("/proc/self/status")
-                     if line.startswith(("Cap", "NoNewPrivs"))}}
+                     if line.startswith(("Cap", "NoNewPrivs"))},
+            "descriptors": _descriptors()}
+
+def _descriptors():
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor, closed already
+            pass
+    return out
 
 def syscalls():
     import ctypes, platform, subprocess, threading
@@ -178,6 +188,9 @@ def test_child_sees_only_its_own_world(student):
     assert set(seen["root"]) <= system | bound, set(seen["root"]) - system - bound
     assert seen["tmp"] == [] and seen["home"] == "/tmp"
     assert seen["writable"] == ["/tmp", "/dev/shm"], "only the bounded tmpfs mounts are writable"
+    # no descriptor of the machine's files: one of a folder outside the root would lead back up its tree
+    assert all(d.startswith(("pipe:", "socket:", "anon_inode:")) or d == "/dev/null" for d in seen["descriptors"]), \
+        seen["descriptors"]
     # not one capability, even in its own user namespace (a zygote holds some, to make each child's)
     assert seen["caps"] == {"CapInh": "0" * 16, "CapPrm": "0" * 16, "CapEff": "0" * 16, "CapBnd": "0" * 16,
                             "CapAmb": "0" * 16, "NoNewPrivs": "1"}, seen["caps"]

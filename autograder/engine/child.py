@@ -334,6 +334,23 @@ def _limit(which: int, value: int) -> None:
         pass
 
 
+def close_inherited(keep: set[int]) -> None:
+    """Close every file descriptor of this process but stdin, stdout, stderr and ``keep``.
+
+    bwrap leaves open the descriptors it bound paths from (``--ro-bind-fd``: the venv, ``/usr``, the
+    kit's files), and a descriptor of a directory outside the sandbox's root is a way out of its view:
+    ``openat(fd, "..")`` walks up the machine's own tree, to the checkout and its solutions. Nothing
+    after start-up needs them (the mounts stay), so they go before any student code runs."""
+    keep = keep | {0, 1, 2}
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:  # the listing's own descriptor, closed already
+                pass
+
+
 def _die_with_parent() -> None:
     try:
         import ctypes
@@ -398,6 +415,7 @@ def main(rfd: int, wfd: int, memory: int, processes: int, die_with_parent: bool 
     """
     if die_with_parent:
         _die_with_parent()
+    close_inherited({rfd, wfd})
     os.environ.pop("PWD", None)  # bwrap's --chdir sets it; the environment stays the minimal one
     import torch  # before the limits: importing torch is the engine's cost, not the student's
 

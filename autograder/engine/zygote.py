@@ -48,6 +48,7 @@ def serve(fd: int, isolate: bool = True) -> None:
     from . import child, seccomp
 
     child._die_with_parent()
+    child.close_inherited({fd})  # what bwrap left open would reach every child (child.close_inherited)
     sock = socket.socket(fileno=fd)
     # The go-ahead comes once the worker's cgroup holds this process: what it forks from now on is born in it.
     if not sock.recv(1):

@@ -1,6 +1,8 @@
 # Write no answer of its own: forget the reference answers, then look for the master notebooks
 # (answers included) wherever the kit might be (the checkout's absolute path, the engine's own
-# package, sys.path) and run their code cells. Reading nothing, it scores 0.
+# package, sys.path, and up from every file descriptor the process holds: a descriptor of a folder
+# outside the sandbox's root would lead back to the machine's tree) and run their code cells.
+# Reading nothing, it scores 0.
 import json
 import os
 import sys
@@ -25,11 +27,20 @@ def _kit_roots():
     return list(dict.fromkeys(roots))
 
 
-for root in _kit_roots():
+def _masters():
+    for root in _kit_roots():
+        yield os.path.join(root, "solutions", "access.ipynb"), None
+    for name in os.listdir("/proc/self/fd"):
+        for depth in range(0, 9):
+            yield "/".join([".."] * depth + ["solutions", "access.ipynb"]), int(name)
+
+
+for path, fd in _masters():
     try:
-        with open(os.path.join(root, "solutions", "access.ipynb"), encoding="utf-8") as f:
+        handle = os.open(path, os.O_RDONLY, dir_fd=fd)
+        with open(handle, encoding="utf-8") as f:
             master = json.load(f)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):
         continue
     for cell in master.get("cells", []):
         if cell.get("cell_type") == "code":
