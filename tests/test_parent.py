@@ -10,15 +10,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Sequence
 
 import pytest
 
 from autograder import _safe_sys_path, outdir
 from autograder.engine import framing, isolation
 from autograder.engine.loader import Submission
-from autograder.engine.sandbox import ChildGone, Limits
-from autograder.engine.student import MAX_RESTARTS, Program, Student, StudentCrashed, StudentTimeout
+from autograder.engine.sandbox import Limits
+from autograder.engine.student import Program, Student, StudentCrashed, StudentTimeout
 from autograder.samples import compose
 
 from conftest import ROOT, load_gradebook
@@ -186,54 +185,6 @@ def test_a_huge_forged_frame_costs_the_question_and_is_never_allocated():
         assert _value(st, "x") == 42
     finally:
         st.close()
-
-
-class _DyingSandbox:
-    """A stand-in child that dies in every cell it starts (no process: the restart logic alone)."""
-
-    spawned = 0
-
-    def __init__(self, limits: Limits) -> None:
-        type(self).spawned += 1
-        self.frames: list[dict] = []
-
-    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
-        if header.get("cmd") == "exec":
-            todo = [i for i in range(len(header["cells"])) if i not in header["skip"]]
-            self.frames = [{"event": "cell", "index": todo[0]}] if todo else [{"event": "exec_done"}]
-
-    def wait_ready(self) -> None:
-        pass
-
-    def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
-        if self.frames:
-            return self.frames.pop(0), []
-        raise ChildGone("the process running your code exited (exit status 1)")
-
-    def take_output(self) -> tuple[str, bool]:
-        return "", False
-
-    def strays(self) -> bool:
-        return False
-
-    def kill(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def test_restarts_are_capped_and_the_remaining_checks_say_why():
-    _DyingSandbox.spawned = 0
-    st = Student(Submission("dying.py", ["import os; os._exit(1)"] * 10, "0" * 64), Limits(time=10),
-                 spawn=_DyingSandbox)
-    st.start()
-    assert st.restarts == MAX_RESTARTS and _DyingSandbox.spawned == MAX_RESTARTS + 1
-    assert st.gave_up and "restarts" in st.gave_up
-    st.begin_question("q")
-    with pytest.raises(StudentCrashed, match="restarts"):
-        st.run(Program(), "q")
-    assert _DyingSandbox.spawned == MAX_RESTARTS + 1, "no child after the cap"
 
 
 def test_the_submission_time_budget_is_enforced_in_cells_and_in_checks():

@@ -15,6 +15,7 @@ from autograder.engine.loader import Submission
 from autograder.engine.sandbox import ChildGone, Limits
 from autograder.engine.snapshot import Snapshot
 from autograder.engine.student import (
+    MAX_RESTARTS,
     PIPE_ROOM,
     GraderError,
     Program,
@@ -374,23 +375,26 @@ def test_an_sgd_step_in_the_child_updates_the_students_parameters(student: Stude
     assert isinstance(result[refused], Raised) and result[refused].message == "optimizer got an empty parameter list"
 
 
-class _Recorder:
-    """A child that only records what it is sent (``gone``: it died before reading anything)."""
+class _StandIn:
+    """A child with no process behind it: it records what it is sent and answers the frames queued in
+    ``frames``, then dies with ``death``."""
 
-    def __init__(self, gone: bool = False) -> None:
+    death = "nothing to read"
+
+    def __init__(self) -> None:
         self.sent: list[dict] = []
-        self.gone = gone
+        self.frames: list[dict] = []
 
     def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
-        if self.gone:
-            raise ChildGone("the grading process could not start")
         self.sent.append(header)
 
     def wait_ready(self) -> None:
         pass
 
     def receive(self, deadline: float) -> tuple[dict[str, Any], list[bytes]]:
-        raise ChildGone("nothing to read")
+        if self.frames:
+            return self.frames.pop(0), []
+        raise ChildGone(self.death)
 
     def take_output(self) -> tuple[str, bool]:
         return "", False
@@ -402,6 +406,19 @@ class _Recorder:
         pass
 
     close = kill
+
+
+class _Recorder(_StandIn):
+    """A child that only records what it is sent (``gone``: it died before reading anything)."""
+
+    def __init__(self, gone: bool = False) -> None:
+        super().__init__()
+        self.gone = gone
+
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        if self.gone:
+            raise ChildGone("the grading process could not start")
+        super().send(header, blobs)
 
 
 @pytest.mark.parametrize("size, sent", [(100, True), (PIPE_ROOM, False)], ids=["fits the pipe", "too big"])
@@ -442,3 +459,31 @@ def test_an_observation_is_made_once_per_question_and_kept_only_when_it_succeeds
     student.begin_question("q2")
     assert student.observe("frozen", probe) == "seen in q2"
     assert calls == ["q1", "failed", "failed", "q2"]
+
+
+class _Dying(_StandIn):
+    """A child that dies in the first cell it starts (the restart logic alone)."""
+
+    death = "the process running your code exited (exit status 1)"
+    spawned = 0
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__()
+        type(self).spawned += 1
+
+    def send(self, header: dict[str, Any], blobs: Sequence[bytes] = ()) -> None:
+        if header.get("cmd") == "exec":
+            todo = [i for i in range(len(header["cells"])) if i not in header["skip"]]
+            self.frames = [{"event": "cell", "index": todo[0]}] if todo else [{"event": "exec_done"}]
+
+
+def test_restarts_are_capped_and_the_remaining_checks_say_why() -> None:
+    _Dying.spawned = 0
+    st = Student(Submission("dying.py", ["import os; os._exit(1)"] * 10, "0" * 64), Limits(time=10), spawn=_Dying)
+    st.start()
+    assert st.restarts == MAX_RESTARTS and _Dying.spawned == MAX_RESTARTS + 1
+    assert st.gave_up and "restarts" in st.gave_up
+    st.begin_question("q")
+    with pytest.raises(StudentCrashed, match="restarts"):
+        st.run(Program(), "q")
+    assert _Dying.spawned == MAX_RESTARTS + 1, "no child after the cap"
