@@ -19,6 +19,7 @@ from tools.bench.common import (  # noqa: E402
     CRASHING,
     Spread,
     broken,
+    chosen_assignments,
     class_kinds,
     crashing_answer,
     full_marks,
@@ -143,3 +144,13 @@ def test_stopwatch_counts_a_stage_even_when_it_raises() -> None:
     assert watch.spent == {"fork": 2.0}
     watch.reset()
     assert watch.spent == {} and watch.probes == 0
+
+
+def test_assignments_are_named_one_by_one_or_comma_separated_and_an_unknown_one_is_refused() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="bench")
+    assert chosen_assignments(parser, ["access,tied", "init"]) == ["access", "tied", "init"]
+    with pytest.raises(SystemExit) as refused:
+        chosen_assignments(parser, ["access,nosuch"])
+    assert refused.value.code == 2

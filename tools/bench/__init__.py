@@ -19,7 +19,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import ASSIGNMENTS, Spread, full_marks, otter_zip, print_machine, round_robin, timed, verdict
+from .common import (
+    ASSIGNMENTS,
+    Spread,
+    chosen_assignments,
+    full_marks,
+    otter_zip,
+    print_machine,
+    round_robin,
+    timed,
+    verdict,
+)
 
 # issue 13's targets: cold grading / bare torch import (at most), and otter run / our cold grading (at least)
 TARGETS = {"access": 1.2, "init": 1.8, "tied": 1.8}
@@ -40,9 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--otter-runs", type=int, default=5,
                         help="rounds otter run takes part in (default 5; 0 skips otter)")
     args = parser.parse_args(argv)
-    args.assignments = [x for a in args.assignments for x in a.split(",") if x]  # make's ASSIGNMENTS=a,b
-    if unknown := sorted(set(args.assignments) - set(ASSIGNMENTS)):
-        parser.error(f"unknown assignment(s): {', '.join(unknown)}")
+    args.assignments = chosen_assignments(parser, args.assignments)
     py = sys.executable
     print_machine()
     ok = True

@@ -41,6 +41,7 @@ from .common import (
     CRASH_TARGET,
     MB,
     Measured,
+    chosen_assignments,
     compose_class,
     grade_command,
     measure,
@@ -116,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--otter-sample", type=int, default=3, help="notebooks otter run grades (0 to skip)")
     parser.add_argument("--no-hang", action="store_true", help="skip the hanging answer")
     args = parser.parse_args(argv)
-    chosen = [a for a in args.assignments.replace(" ", ",").split(",") if a]
-    if unknown := sorted(set(chosen) - set(ASSIGNMENTS)):
-        parser.error(f"unknown assignment(s): {', '.join(unknown)}")
+    chosen = chosen_assignments(parser, [args.assignments])
     print_machine()
     ok = True
     table = []

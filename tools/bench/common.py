@@ -6,6 +6,7 @@ the arithmetic and are unit-tested (tests/unit/test_bench.py); the rest starts p
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
 import datetime
 import json
@@ -27,6 +28,15 @@ from .. import CHECKOUT, ROOT
 
 MB = 2**20
 ASSIGNMENTS = paths.assignments()  # every assignment with a grader file: access, init, tied
+
+
+def chosen_assignments(parser: argparse.ArgumentParser, names: list[str]) -> list[str]:
+    """The assignments ``names`` names, each possibly comma-separated (make's ``ASSIGNMENTS=a,b``);
+    an unknown one is the parser's error (exit status 2)."""
+    chosen = [x for a in names for x in a.replace(" ", ",").split(",") if x]
+    if unknown := sorted(set(chosen) - set(ASSIGNMENTS)):
+        parser.error(f"unknown assignment(s): {', '.join(unknown)}")
+    return chosen
 
 
 # ------------------------------------------------------------------ arithmetic (pure)

@@ -35,7 +35,17 @@ from pathlib import Path
 from autograder.samples import solved_notebook
 
 from .bulk import grade_class
-from .common import ASSIGNMENTS, MB, Measured, compose_class, int_list, print_machine, slope_kb, verdict
+from .common import (
+    ASSIGNMENTS,
+    MB,
+    Measured,
+    chosen_assignments,
+    compose_class,
+    int_list,
+    print_machine,
+    slope_kb,
+    verdict,
+)
 
 # KB per submission the parent may grow by: what the gradebook needs, measured by tools.bench.parent (access,
 # N=10 vs 100): a row kept (~4 KB) and the gradebook's text while it is written (~7 KB). A results.json
@@ -127,9 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebook-jobs", type=int, default=2)
     parser.add_argument("--parts", default="classes,notebooks", help="classes, notebooks or both (default)")
     args = parser.parse_args(argv)
-    chosen = [a for a in args.assignments.replace(" ", ",").split(",") if a]
-    if unknown := sorted(set(chosen) - set(ASSIGNMENTS)):
-        parser.error(f"unknown assignment(s): {', '.join(unknown)}")
+    chosen = chosen_assignments(parser, [args.assignments])
     parts = set(args.parts.replace(" ", ",").split(","))
     print_machine()
     flat = True

@@ -37,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .common import ASSIGNMENTS, print_machine
+from .common import ASSIGNMENTS, chosen_assignments, print_machine
 
 STAGES = ("load", "fork", "ready", "cells", "probes", "round trips", "graders", "close", "results", "rest")
 DESCRIBE = {
@@ -218,9 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20, help="submissions measured (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="gradings before those, not counted (default 2)")
     args = parser.parse_args(argv)
-    args.assignments = [x for a in args.assignments for x in a.split(",") if x]  # make's ASSIGNMENTS=a,b
-    if unknown := sorted(set(args.assignments) - set(ASSIGNMENTS)):
-        parser.error(f"unknown assignment(s): {', '.join(unknown)}")
+    args.assignments = chosen_assignments(parser, args.assignments)
     from autograder.samples import compose
 
     print_machine()
