@@ -336,7 +336,9 @@ class Student:
             return
         # Only what the pipe holds without a reader: a child that never got as far as reading (stuck in
         # its start) must not block this process, whose wait for it has a deadline (wait_ready).
-        if len(framing.encode_frame(self._exec_request())) > PIPE_ROOM:
+        # The cells' own bytes bound the frame from below: a notebook over that is never encoded twice.
+        if sum(len(c.encode()) for c in self.submission.cells) > PIPE_ROOM \
+                or len(framing.encode_frame(self._exec_request())) > PIPE_ROOM:
             return
         try:
             self._send_exec(self.sandbox)
