@@ -115,7 +115,7 @@ def decode_tensor(node: dict[str, Any], blobs: list[bytes]) -> TensorRef:
         raw = blobs[int(node["blob"])]
         tdtype = getattr(torch, dtype)
         numel = math.prod(shape)
-        if len(raw) != numel * torch.empty((), dtype=tdtype).element_size():
+        if len(raw) != numel * tdtype.itemsize:
             raise ChannelError("tensor bytes do not match its shape")
         data = (torch.frombuffer(bytearray(raw), dtype=tdtype).reshape(shape) if numel
                 else torch.empty(shape, dtype=tdtype))
