@@ -132,6 +132,25 @@ def test_untouched_student_notebook_scores_zero(graded, assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_answers_that_do_nothing_score_zero(graded, assignment):
+    """``nothing_*.py`` answers do nothing useful (only raise, only return net or [], an empty or one-layer
+    module): every question they answer scores 0, whatever ``--update-goldens`` recorded."""
+    book, out = graded(assignment)
+    nothing = sorted((SUBMISSIONS / assignment).glob("nothing_*.py"))
+    assert nothing, f"{assignment} has no do-nothing answers in tests/submissions"
+    for path in nothing:
+        source = path.read_text(encoding="utf-8")
+        answered = [q for q in book[f"{path.stem}.ipynb"]["questions"]
+                    if re.search(rf"^(def|class) {re.escape(q)}\b", source, re.M)]
+        assert answered, f"{path.name} answers no question"
+        for q in answered:
+            got = book[f"{path.stem}.ipynb"]["questions"][q]["score"]
+            results = json.loads((out / f"{path.stem}.ipynb" / "results.json").read_text())
+            passed = [t["extra_data"]["rule"] for t in results["tests"] if q in t["tags"] and t["score"] > 0]
+            assert got == 0, f"{path.name}: {q} scored {got} ({passed})"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_rule_fails_some_bundled_mistake(graded, assignment):
     """Each rule is shown to work: at least one realistic wrong submission (not the untouched notebook) fails it."""
     _, out = graded(assignment)

@@ -19,11 +19,13 @@ or the student's code raised, hung or died: the student's hint) or *errors* (any
 other exception: a bug in the grader, not the student's mistake; the student keeps
 the rule's points and the instructor is told).
 
-A rule marked ``needs="test_…"`` (or a tuple of names) checks that an answer does
-no harm (it never reseeds, it leaves net unchanged): it counts only when one of
-those earlier rules of its question passed, the rules that check the answer does
-its job. So an empty answer earns nothing from it, and a wrong law does not also
-cost the "never reseeds" point.
+A rule marked ``needs="test_…"`` (or a tuple of names) is one that an answer doing
+nothing would pass: it checks that the answer does no harm (it never reseeds, it
+leaves net unchanged) or handles an edge case that raising alone handles (a
+``ValueError`` for an uninitialized module). It counts only when one of those
+earlier rules of its question passed, the rules that check the answer does its
+job. So an empty or do-nothing answer earns nothing from it, and a wrong law does
+not also cost the "never reseeds" point.
 
 Hints are made in the active language (``i18n.using``, set around a submission's grading by
 ``grade.grade_one``); a ``Grading`` records it (``lang``) for the results written from it.
@@ -216,9 +218,9 @@ def collect(module: ModuleType) -> list[Rule]:
 
 
 def needs_hint(rule: Rule) -> str:
-    """The hint of a no-harm rule whose answer does not do its job yet (none of the rules it needs passed)."""
-    return _("{question}: this check counts once your answer does its job (it checks only that the answer does "
-             "no harm; see the other checks of {question})").format(question=rule.question)
+    """The hint of a rule that counts only once the answer does its job (none of the rules it needs passed)."""
+    return _("{question}: this check counts once your answer does its job (see the other checks of {question}): on "
+             "its own it would give points to an answer that does nothing").format(question=rule.question)
 
 
 def questions(assignment: str) -> list[str]:

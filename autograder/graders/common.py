@@ -35,6 +35,20 @@ def raises_each(student: Student, fn: str, cases: Iterable[Case], *args: Any) ->
     return [result[o] for o in outs]
 
 
+def raises_where_due(student: Student, fn: str, due: list[Case], fine: list[Case], *args: Any
+                     ) -> tuple[list[Any], list[Any]]:
+    """``raises_each`` on the ``due`` cases (where the contract wants an exception) and the ``fine`` ones (where
+    it wants none), in one program: the results of each. A rule on an edge case checks both, so that an answer
+    that does nothing but raise does not earn it."""
+    got = raises_each(student, fn, [*due, *fine], *args)
+    return got[:len(due)], got[len(due):]
+
+
+def raised(got: Any, exc: str) -> bool:
+    """Whether a result is an exception of type ``exc`` (or a subclass)."""
+    return isinstance(got, Raised) and got.is_a(exc)
+
+
 def is_int(x: Any) -> bool:
     """A Python or NumPy integer (not a bool, not a float that happens to be whole)."""
     return type(x) in (int, NumpyInt)

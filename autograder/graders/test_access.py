@@ -9,13 +9,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ..engine.snapshot import Names
 from ..engine.student import Program
 from ..engine.values import Raised, TensorRef
 from ..i18n import _
 from . import behaviour, zoo
 from .checks import close
-from .common import build, call_each, describe, is_int, raises_each
+from .common import build, call_each, describe, is_int, raised, raises_where_due
 
 # ------------------------------------------------------------------ param_shapes
 
@@ -68,7 +67,11 @@ def test_param_shapes_shared_once_frozen_included_buffers_excluded(student, rng)
 def test_param_shapes_raises_value_error_while_uninitialized(student, rng):
     """ValueError while a lazy parameter is uninitialized"""
     cases = zoo.cases(rng, lambda r: zoo.lazy(r, False), zoo.partly_lazy, zoo.chimera(materialized=False))
-    for got in raises_each(student, "param_shapes", cases):
+    due, fine = raises_where_due(student, "param_shapes", cases, zoo.cases(rng, zoo.nested_seq))
+    assert not any(raised(got, "ValueError") for got in fine), (
+        _("param_shapes raised ValueError for a module whose parameters are all initialized: raise it only "
+          "while a parameter is uninitialized"))
+    for got in due:
         assert isinstance(got, Raised), (_("param_shapes must raise ValueError while any parameter is "
                                            "uninitialized (a lazy module before its first forward, "
                                            "even if other layers are initialized)"))
@@ -131,7 +134,11 @@ def test_count_parameters_trainable_only(student, rng):
 def test_count_parameters_raises_value_error_while_uninitialized(student, rng):
     """ValueError while a lazy parameter is uninitialized"""
     cases = zoo.cases(rng, lambda r: zoo.lazy(r, False), zoo.partly_lazy)
-    for got in raises_each(student, "count_parameters", cases):
+    due, fine = raises_where_due(student, "count_parameters", cases, zoo.cases(rng, zoo.nested_seq))
+    assert not any(raised(got, "ValueError") for got in fine), (
+        _("count_parameters raised ValueError for a module whose parameters are all initialized: raise it "
+          "only while a parameter is uninitialized"))
+    for got in due:
         assert isinstance(got, Raised) and got.is_a("ValueError"), (
             _("count_parameters must raise ValueError while any parameter is uninitialized (a lazy "
               "module before its first forward, even if other layers are initialized)")
@@ -200,12 +207,16 @@ def test_get_parameter_key_error_for_non_parameters(student, rng):
         modules = [n for n, _ in m.named_modules() if n]
         params = [n for n, _ in m.named_parameters()]
         unknown = [params[0] + "x", "weight", params[0].rsplit(".", 1)[0] + ".gamma", ""]
-        return buffers[:2] + modules[:2] + plain_tensors(m)[:1] + unknown
+        return buffers[:2] + modules[:2] + plain_tensors(m)[:1] + unknown + params[-1:]  # last: a real name
 
     for case, (snap, pairs) in zip(cases, _get_all(student, cases, bad_names), strict=True):
         buffers = {n for n, _ in snap.buffers}
         modules = {n for n, _ in snap.modules}
         plain = set(plain_tensors(build(case)))
+        (real, answer), pairs = pairs[-1], pairs[:-1]
+        assert not raised(answer, "KeyError"), (
+            _("get_parameter(module, {name!r}) raised KeyError for a parameter's own name: raise it only for a "
+              "name that is not a parameter").format(name=real))
         for name, got in pairs:
             kind = (_("a buffer") if name in buffers else _("a submodule") if name in modules
                     else _("a plain tensor attribute") if name in plain else _("not a name in the module"))
@@ -243,8 +254,23 @@ def _rgnet(student, rng):
     return result[snap], x, result[out]
 
 
-def _rgnet_forward(snap, x: torch.Tensor) -> torch.Tensor:
-    values = Names((n, t.data) for n, t in snap.named_params)  # a missing name fails the rule
+RGNET_SHAPES = [(8, 4), (8,), (4, 8), (4,)] * 4 + [(1, 4), (1,)]  # rgnet's parameters' shapes, in RGNET_NAMES' order
+
+
+def _rgnet_values(snap) -> dict[str, torch.Tensor] | None:
+    """rgnet's parameter values by its names, from the student's net: under rgnet's names, or (other child
+    names cost only the names rule) by position when the net holds rgnet's 18 shapes in rgnet's order; None
+    when the net does not hold rgnet's parameters at all."""
+    named = list(snap.named_params)
+    values = dict(named)
+    if all(n in values for n in RGNET_NAMES):
+        return {n: values[n].data for n in RGNET_NAMES}
+    if [tuple(t.shape or ()) for _, t in named] == RGNET_SHAPES:
+        return {n: t.data for n, (_, t) in zip(RGNET_NAMES, named, strict=True)}
+    return None
+
+
+def _rgnet_forward(values: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     h = x
     for b in range(4):
         h = torch.relu(h @ values[f"0.block {b}.0.weight"].T + values[f"0.block {b}.0.bias"])
@@ -287,6 +313,23 @@ def test_build_rgnet_structure_and_names(student, rng):
 
 
 @pytest.mark.question("build_rgnet", points=1)
+def test_build_rgnet_computes_rgnet(student, rng):
+    """the forward pass is rgnet's on a batch of 4 features"""
+    snap, x, out = _rgnet(student, rng)
+    assert not isinstance(out, Raised), _("rgnet(X) raised {out} for X of shape {shape}").format(
+                                            out=getattr(out, 'type', ''), shape=tuple(x.shape))
+    assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
+        _("rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)")
+    values = _rgnet_values(snap)
+    assert values is not None, _("rgnet(X) must compute four blocks of Linear(4, 8), ReLU, Linear(8, 4), ReLU, "
+                                 "then Linear(4, 1): the network does not hold those 18 parameter tensors")
+    # atol: an output near zero is a sum of larger terms, whose rounding sets its error
+    assert close(out.data, _rgnet_forward(values, x), atol=1e-5), \
+        _("rgnet(X) does not compute block 0 … block 3 then the output layer")
+
+
+@pytest.mark.question("build_rgnet", points=1, needs=("test_build_rgnet_structure_and_names",
+                                                     "test_build_rgnet_computes_rgnet"))
 def test_build_rgnet_shares_nothing_between_blocks(student, rng):
     """no parameter shared: every block and layer its own module"""
     snap, _unused, _unused = _rgnet(student, rng)
@@ -303,20 +346,6 @@ def test_build_rgnet_shares_nothing_between_blocks(student, rng):
     behaviour.confirm_parameters(student, rng, lambda p: p.call("build_rgnet"), snap, None, "build_rgnet()",
                                  _("Create a new block (and new layers) for every name: no parameter "
                                    "may be shared"))
-
-
-@pytest.mark.question("build_rgnet", points=1)
-def test_build_rgnet_computes_rgnet(student, rng):
-    """the forward pass is rgnet's on a batch of 4 features"""
-    snap, x, out = _rgnet(student, rng)
-    assert not isinstance(out, Raised), _("rgnet(X) raised {out} for X of shape {shape}").format(
-                                            out=getattr(out, 'type', ''), shape=tuple(x.shape))
-    assert isinstance(out, TensorRef) and out.shape == (x.shape[0], 1), \
-        _("rgnet(X) must return a tensor of shape (n, 1) for X of shape (n, 4)")
-    if all(n in dict(snap.named_params) for n in RGNET_NAMES):
-        # atol: an output near zero is a sum of larger terms, whose rounding sets its error
-        assert close(out.data, _rgnet_forward(snap, x), atol=1e-5), \
-            _("rgnet(X) does not compute block 0 … block 3 then the output layer")
 
 
 # ------------------------------------------------------------------ FrozenHiddenMLP
@@ -395,12 +424,14 @@ def test_frozen_hidden_mlp_forward_is_fixed_hidden_mlps(student, rng):
     assert isinstance(out, TensorRef) and out.shape == (), _("forward must return X.sum(), a "
                                                              "0-dimensional tensor")
     params = dict(snap.named_params)
-    if isinstance(rw, TensorRef) and rw.shape == (20, 20) and "linear.weight" in params and "linear.bias" in params:
-        want = _fixed_hidden_forward(x, rw.data.float(), params["linear.weight"].data, params["linear.bias"].data)
-        # atol: the output is a sum of larger terms, whose rounding sets its error
-        assert close(out.data, want, atol=1e-6), \
-            _("forward must be FixedHiddenMLP's: linear, relu(X @ rand_weight + 1), the same linear, "
-              "halve while |X|.sum() > 1, sum")
+    assert isinstance(rw, TensorRef) and rw.shape == (20, 20) and "linear.weight" in params and \
+        "linear.bias" in params, _("forward must be FixedHiddenMLP's, computed from its rand_weight (20 × 20) "
+                                   "and its linear (nn.Linear(20, 20)): the module has no such attributes")
+    want = _fixed_hidden_forward(x, rw.data.float(), params["linear.weight"].data, params["linear.bias"].data)
+    # atol: the output is a sum of larger terms, whose rounding sets its error
+    assert close(out.data, want, atol=1e-6), \
+        _("forward must be FixedHiddenMLP's: linear, relu(X @ rand_weight + 1), the same linear, "
+          "halve while |X|.sum() > 1, sum")
 
 
 @pytest.mark.question("FrozenHiddenMLP", points=1)
@@ -489,5 +520,9 @@ def test_shared_names_groups_every_name_of_a_shared_parameter(student, rng):
 def test_shared_names_empty_when_nothing_is_shared(student, rng):
     """[] when nothing is shared (equal values are not sharing)"""
     cases = zoo.cases(rng, zoo.nested_seq, zoo.custom_lists, zoo.with_buffers, zoo.equal_values)
-    for case, got in zip(cases, call_each(student, "shared_names", cases), strict=True):
+    shared = zoo.cases(rng, zoo.shared)
+    *got_each, got_shared = call_each(student, "shared_names", [*cases, *shared])
+    assert got_shared != [], _("shared_names returned [] for a module that shares a parameter: return [] only "
+                               "when nothing is shared")
+    for case, got in zip(cases, got_each, strict=True):
         _check_groups(got, build(case))

@@ -541,6 +541,11 @@ for _initializer in WEIGHT_RULES:
 
 # ------------------------------------------------------------------ init_first_last
 
+# the rules that check init_first_last does its job: "returns net in place" counts once one of them passes
+# (an answer that only returns net earns nothing)
+FIRST_LAST_JOB = ("test_init_first_last_first_linear_gets_xavier",
+                  "test_init_first_last_last_linear_gets_42_rest_untouched")
+
 
 def _with(spec: dict, **extra) -> dict:
     """The spec with keys added to every module that has parameters (e.g. dtype)."""
@@ -683,9 +688,14 @@ def test_init_first_last_value_error_with_fewer_than_two_linears(student, rng):
         ({"k": "custom", "lists": {"layers": [linear(n, h), {"k": "relu"}]}, "params": {"w": [h]}},
          N_("one nn.Linear inside a ModuleList")),
     ]
+    two = _seq(linear(n, h), {"k": "relu"}, linear(h, n))  # where it must not raise (raising alone earns nothing)
     p = Program()
     outs = [p.ret(p.call("init_first_last", p.build(spec, _seed(rng)), catch=True)) for spec, _ in cases]
+    fine = p.ret(p.call("init_first_last", p.build(two, _seed(rng)), catch=True))
     res = student.run(p, "init_first_last(net)")
+    assert not (isinstance(res[fine], Raised) and res[fine].is_a("ValueError")), (
+        _("init_first_last raised ValueError for a net with two nn.Linear modules: raise it only when there are "
+          "fewer than two"))
     for (_unused, what), out in zip(cases, outs, strict=True):
         got = res[out]
         assert isinstance(got, Raised), _("init_first_last must raise ValueError for a net with {what}").format(
@@ -704,7 +714,7 @@ FIRST_LAST_IN_PLACE = checks.InPlaceHints(
                "torch.no_grad()"))
 
 
-@pytest.mark.question("init_first_last", points=1)
+@pytest.mark.question("init_first_last", points=1, needs=FIRST_LAST_JOB)
 def test_init_first_last_returns_net_in_place(student, rng):
     """returns net itself; same Parameter objects, leaves, requires_grad and dtype kept"""
     nested = _nested_seq(rng, False)

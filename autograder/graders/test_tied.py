@@ -209,7 +209,9 @@ def test_build_shared_mlp_computes_the_formula(student, rng):
         + (_(": S must be one layer applied twice") if len(s) > 1 else ""))
 
 
-@pytest.mark.question("build_shared_mlp", points=1)
+@pytest.mark.question("build_shared_mlp", points=1, needs=("test_build_shared_mlp_six_parameter_tensors",
+                                                          "test_build_shared_mlp_shared_linear_runs_twice",
+                                                          "test_build_shared_mlp_computes_the_formula"))
 def test_build_shared_mlp_default_initialization(student, rng):
     """PyTorch's default nn.Linear initialization"""
     a, h, o = mlp_sizes(rng)
@@ -495,6 +497,8 @@ def test_untie_computes_the_same_function(student, rng):
         with torch.no_grad():
             want = net(t["x"])
         out = t["out"]
+        assert t["new"].oid != t["before"].oid, _("untie returned net itself: it computes the same function, "
+                                                   "but untie must return a new module (its own copy of net)")
         assert not isinstance(out, Raised), _("untie(net)(x) raised {type}: {message}").format(
                                                 type=out.type, message=out.message[:200])
         assert isinstance(out, TensorRef) and out.shape == tuple(want.shape), (
@@ -544,7 +548,7 @@ def test_untie_shares_nothing(student, rng):
     behaviour.confirm_untied(student, rng, [(t["case"], t["x"]) for t in cases])
 
 
-@pytest.mark.question("untie", points=1)
+@pytest.mark.question("untie", points=1, needs=("test_untie_computes_the_same_function", "test_untie_shares_nothing"))
 def test_untie_leaves_net_unchanged_and_tied(student, rng):
     """net keeps its modules, values and sharing"""
     cases = _untie(student, rng)
