@@ -75,6 +75,22 @@ def test_unusable_out_is_refused_before_grading(tmp_path):
     assert time.monotonic() - started < 20, "refused only after grading"
 
 
+@pytest.mark.parametrize("where", ["same", "out inside", "path inside"])
+def test_out_overlapping_the_submissions_is_refused_and_deletes_nothing(tmp_path, where):
+    """--out that is, lies in, or holds a PATH would put a folder per student where their notebooks are."""
+    subs = tmp_path / "subs"
+    compose("access", None, subs / "a.ipynb")
+    before = (subs / "a.ipynb").read_bytes()
+    args = {"same": (subs, subs), "out inside": (subs, subs / "graded"),
+            "path inside": (subs / "a.ipynb", subs)}[where]
+    run = cli("grade", "access", args[0], "--out", args[1])
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autograder: refusing --out:") and "submissions" in lines[0], lines
+    assert (subs / "a.ipynb").read_bytes() == before
+    assert sorted(os.listdir(subs)) == ["a.ipynb"], "nothing written among the submissions"
+
+
 def test_an_empty_folder_warns_and_still_counts(tmp_path):
     (tmp_path / "in").mkdir()
     run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out")

@@ -61,9 +61,13 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
 
         layers = isolation.check(insecure=limits.insecure)
         run = results.Run(isolation=layers.describe(), insecure=layers.insecure)
+    outdir.check_apart(out, paths)
     out = outdir.prepare(out)
     outdir.check_reusable(out, assignment)
     subs = api.find_submissions(paths, assignment)
+    clash = outdir.conflicts(out, [sub.name for sub in subs])
+    if clash:
+        raise outdir.UnsafeOutput(_clash_message(out, clash))
     api.preload(summary=len(subs) > 1)
     outdir.clear_previous(out)
     outdir.write_manifest(out, assignment, [sub.name for sub in subs] + OUTPUT_FILES)
@@ -92,6 +96,12 @@ def counts(rows: list[dict]) -> dict[str, int]:
             "timed out": status.count("timed out"), "grader errors": sum(bool(r.get("grader_errors")) for r in rows)}
 
 
+def _clash_message(out: Path, names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return (f"{out} holds files the kit did not write where submissions' folders go ({shown}): "
+            f"they are left alone; use another folder")
+
+
 def _refuse(message: str) -> int:
     """One line on stderr, exit status 2: nothing was graded, nothing written."""
     print(f"autograder: {message}", file=sys.stderr)
@@ -114,8 +124,13 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     if missing:
         return usage(f"no such file or folder: {', '.join(missing)}")
     try:  # before the sandbox check, which creates nothing: an unusable --out is the user's to fix first
+        outdir.check_apart(args.out, args.paths)  # before prepare, which may create it
         out = outdir.prepare(args.out)
         outdir.check_reusable(out, args.assignment)
+        subs = api.find_submissions(args.paths, args.assignment)
+        clash = outdir.conflicts(out, [sub.name for sub in subs])
+        if clash:
+            raise outdir.UnsafeOutput(_clash_message(args.out, clash))
     except outdir.UnsafeOutput as exc:
         return _refuse(f"refusing --out: {exc}")
     from ..engine import isolation
@@ -130,7 +145,7 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     if layers.insecure:
         print("autograder: WARNING: --insecure: student code runs WITHOUT kernel isolation: it may read and "
               "change whatever this user can. Every results.json and the gradebook record it.", file=sys.stderr)
-    if not api.find_submissions(args.paths, args.assignment):
+    if not subs:
         print(f"autograder: warning: no submissions found in {', '.join(map(str, args.paths))} "
               f"(looked for {', '.join(api.SUFFIXES)} files, or one subfolder per submission)", file=sys.stderr)
     run_ = Run(isolation=layers.describe(), insecure=layers.insecure)
