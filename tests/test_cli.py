@@ -42,6 +42,8 @@ def test_help_exits_0_and_says_what_each_command_writes():
     ((), "required: COMMAND"),
     (("nosuch",), "invalid choice"),
     (("samples", "nosuch", "/tmp/x"), "invalid choice: 'nosuch'"),
+    (("samples", "access", "README.md"), "README.md exists and is not a folder"),
+    (("samples", "access", "/proc/autograder-samples"), "cannot write the samples into /proc/autograder-samples"),
     (("grade", "nosuch", "x", "--out", "/tmp/x"), "invalid choice: 'nosuch'"),
     (("grade", "access", "x"), "--out"),
     (("grade", "access", "/nonexistent/path", "--out", "/tmp/autograder-cli-never"), "no such file or folder"),
