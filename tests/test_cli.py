@@ -31,11 +31,20 @@ def test_help_exits_0_and_says_what_each_command_writes():
     assert grade.returncode == 0
     text = grade.stdout
     for word in ("gradebook.csv", "results.json", "summary.html", "manual.csv", "canvas.csv", "AUTOGRADER_SECRET",
-                 "exit status", "--insecure", "--lang", "--after-due-date"):
+                 "fixed development key", "exit status", "--insecure", "--lang", "--after-due-date"):
         assert word in text, word
     assert "``" not in text  # no raw reST
     for command in ("merge-manual", "reports", "samples", "assign"):
         assert cli(command, "--help").returncode == 0
+
+
+@pytest.mark.parametrize("command", ["", "grade", "merge-manual", "reports", "samples", "assign"])
+def test_help_fits_an_80_column_terminal(command):
+    """Descriptions and epilogs are wrapped, not one line of 140 characters."""
+    run = cli(*([command] if command else []), "--help", env={**os.environ, "COLUMNS": "80"})
+    assert run.returncode == 0
+    wide = [line for line in run.stdout.splitlines() if len(line) > 79]
+    assert not wide, wide
 
 
 @pytest.mark.parametrize("args, phrase", [
@@ -101,6 +110,21 @@ def test_an_empty_folder_warns_and_still_counts(tmp_path):
     assert lines[0].startswith("autograder: warning: no submissions found in")
     assert lines[-1].startswith("0 submissions: 0 graded, 0 not graded, 0 timed out, 0 with grader errors")
     assert (tmp_path / "out" / "summary.html").is_file()
+
+
+def test_an_unset_secret_is_warned_once_per_run(tmp_path):
+    """Without AUTOGRADER_SECRET the probes come from the fixed development key: one line says so."""
+    compose("access", None, tmp_path / "in" / "a.ipynb")
+    compose("access", None, tmp_path / "in" / "b.ipynb")
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_SECRET"}
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out", "--jobs", "2", "--quiet", env=env)
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "AUTOGRADER_SECRET" in line]
+    assert len(warned) == 1 and warned[0].startswith("autograder: warning:"), run.stderr
+    assert "fixed development key" in warned[0]
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out", "--quiet",
+              env={**env, "AUTOGRADER_SECRET": "a course's own key"})
+    assert run.returncode == 0 and "AUTOGRADER_SECRET" not in run.stderr, run.stderr
 
 
 def _on_a_terminal(argv: list[str], columns: int = 80) -> tuple[int, str]:

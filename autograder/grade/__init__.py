@@ -32,6 +32,8 @@ from .. import api, i18n, outdir
 from ..engine.results import Run
 from ..engine.sandbox import Limits
 
+SECRET_WARNING = ("autograder: warning: AUTOGRADER_SECRET is not set: the probes came from a fixed development "
+                  "key that anyone with the kit can reproduce; set it to a secret of your own and regrade")
 OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html", "summary-scores.png",
                 "summary-questions.png", "manual.html", "manual.csv", "manual.json"]
 
@@ -153,6 +155,8 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
                        total_time=args.submission_time_limit, lang=args.lang,
                        after_due_date=args.after_due_date)
     n = counts(rows)
+    if not os.environ.get("AUTOGRADER_SECRET"):  # once per run, beside the counts, where progress cannot bury it
+        print(SECRET_WARNING, file=sys.stderr)
     print(f"{len(rows)} submission{'s' * (len(rows) != 1)}: {n['graded']} graded, {n['not graded']} not graded, "
           f"{n['timed out']} timed out, {n['grader errors']} with grader errors; "
           f"gradebook in {args.out / 'gradebook.csv'}", file=sys.stderr)
