@@ -64,7 +64,14 @@ def environment(lang: str = "en") -> jinja2.Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined]  # the jinja2.ext.i18n extension adds it
         i18n.translations(lang), newstyle=True)
     env.globals.update(num=_num, img=_img)
+    env.filters["wbr"] = _wbr
     return env
+
+
+def _wbr(text: object) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each "_": a table header wraps an identifier
+    (``count_parameters``) between its words, never inside one (the CSS keeps headers from breaking words)."""
+    return Markup("_<wbr>").join(str(text).split("_"))
 
 
 def _gettext(lang: str) -> gettext.NullTranslations:

@@ -8,6 +8,7 @@ runs it and ``--dump-dom`` prints what it measured:
 
 - nothing is clipped: the page has no horizontal scrollbar, and no table cell's content is wider
   than the cell (``scrollWidth`` vs ``clientWidth``) or sticks out of its table;
+- table headers wrap only between words (an identifier at its "_", where a <wbr> allows it);
 - every failure group is laid out (has a box), with its students;
 - the groups re-order by question when the "question" radio button is checked (CSS only);
 - a date is on the page.
@@ -52,6 +53,20 @@ PROBE = r"""
     });
   });
   out.clipped = clipped;
+  const broken = [];  // a header word laid out on two lines ("submissio / n")
+  document.querySelectorAll('th').forEach(th => {
+    const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.data.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  });
+  out.brokenHeaders = broken;
   const groups = () => Array.from(document.querySelectorAll('tr.group')).map(row => {
     const cells = row.querySelectorAll('td');
     const box = cells[0].getBoundingClientRect();
@@ -133,6 +148,10 @@ def test_nothing_is_clipped_at_1280_px(measured):
     assert measured["viewport"] == 1280
     assert measured["pageOverflow"] <= 0, f"the page scrolls sideways by {measured['pageOverflow']} px"
     assert measured["clipped"] == [], f"clipped cells: {measured['clipped'][:5]}"
+
+
+def test_headers_wrap_between_words_only(measured):
+    assert measured["brokenHeaders"] == [], f"header words broken across lines: {measured['brokenHeaders']}"
 
 
 def test_every_failure_group_is_laid_out_with_its_students(measured):
