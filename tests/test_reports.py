@@ -148,3 +148,54 @@ def test_students_feedback_withholds_after_due_date_checks(tmp_path) -> None:
             assert ("a shared parameter once" in text) is after
             assert ("1 check hidden until after due date (1 point)" in text) is not after
             assert "1 hidden check (2 points)" in text and SECRET_HINT not in text
+
+
+@pytest.mark.parametrize("merged, says", [
+    ({}, ["Autograded: 4 / 5 points", "Free response: pending, graded by hand (2 points)",
+          "Total so far: 4 / 7 points (free response pending)"]),
+    ({"rand_weight_role": 1.5}, ["Autograded: 4 / 5 points", "Free response: 1.5 / 2 points",
+                                 "Total: 5.5 / 7 points"]),
+])
+def test_feedback_counts_the_free_response_points_as_the_gradebook_does(tmp_path, merged, says) -> None:
+    """Not "4 / 5" as if it were the whole grade: the autograded points, the free-response points (pending
+    until merged) and the total out of the whole, as gradebook.csv's total and Points Possible."""
+    from autograder.engine.results import total_with_manual
+
+    results, row = _submission("copy.py", (True, True), (False, "returned a copy"), True)
+    row["manual"] = {"rand_weight_role": {"score": merged.get("rand_weight_role"), "max_score": 2.0}}
+    reports.write_feedback(results, tmp_path / "copy.py", "access", "copy.py", manual=row["manual"])
+    md = (tmp_path / "copy.py" / "feedback.md").read_text()
+    html = unescape((tmp_path / "copy.py" / "feedback.html").read_text())
+    for line in says:
+        assert line in md and line in html, line
+    assert "Total: 4 / 5 points" not in md
+    grand = total_with_manual(row)
+    assert f"<b>{grand:g} / 7</b>" in html
+    assert ("free response pending" in html) is (not merged)
+
+
+def test_summary_statistics_leave_the_not_graded_out(tmp_path, monkeypatch) -> None:
+    """A not-graded submission is counted apart, not as a 0 in the mean, the median and the histogram."""
+    drawn = {}
+
+    def charts(totals, max_total, rates):
+        drawn["totals"] = list(totals)
+        return PNG, PNG
+
+    monkeypatch.setattr(reports, "_charts", charts)
+    rows = []
+    for name, passed, status in (("a.ipynb", True, "graded"), ("b.ipynb", False, "graded"),
+                                 ("c.ipynb", False, "not graded")):
+        results, row = _submission(name, (passed, True), (passed, "returned a copy"), True)
+        row["status"] = status
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(results))
+        rows.append(row)
+    rows[2]["total"] = 0.0
+    (tmp_path / "gradebook.json").write_text(json.dumps({"assignment": "access", "submissions": rows}))
+    reports.write_summary(tmp_path)
+    html = unescape((tmp_path / "summary.html").read_text())
+    assert drawn["totals"] == [5.0, 3.0]
+    assert "<b>4</b><span>mean / 5</span>" in html and "<b>4</b><span>median / 5</span>" in html
+    assert "<b>1</b><span>full marks</span>" in html
+    assert "count the graded submissions only (2 of 3)" in html
