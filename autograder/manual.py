@@ -294,8 +294,9 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
     return out
 
 
-def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str = "en") -> tuple[int, int]:
-    """Fold a filled-in manual.csv into ``out``'s gradebook (CSV, JSON, Canvas) and feedback.
+def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str | None = None) -> tuple[int, int]:
+    """Fold a filled-in manual.csv into ``out``'s gradebook (CSV, JSON, Canvas) and feedback; the class
+    pages in ``lang``, by default the language ``grade`` wrote them in (gradebook.json's ``summary_lang``).
     Returns (points merged, submission-questions still empty). ``MergeError`` before writing anything."""
     from .engine.results import Run, write_gradebook
     from .reports import write_reports
@@ -316,7 +317,8 @@ def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str = "
     run = Run(isolation=str(book.get("isolation", "")), insecure=bool(book.get("insecure", False)),
               time_budget=book.get("time_budget"))
     questions_ = book.get("questions") or list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
-    write_gradebook(assignment, rows, out, questions_, run, manual=questions(assignment))
+    lang = lang or book.get("summary_lang") or None
+    write_gradebook(assignment, rows, out, questions_, run, manual=questions(assignment), summary_lang=lang)
     write_reports(out, summary=True, lang=lang, after_due_date=after_due_date)
     empty = sum(1 for r in rows for m in (r.get("manual") or {}).values() if m.get("score") is None)
     return merged, empty

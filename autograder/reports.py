@@ -644,12 +644,14 @@ def _known(lang: object, default: str) -> str:
     return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else default
 
 
-def write_reports(out: Path, summary: bool = True, lang: str = "en", after_due_date: bool = True) -> None:
+def write_reports(out: Path, summary: bool = True, lang: str | None = None, after_due_date: bool = True) -> None:
     """Write feedback for every submission in ``out/gradebook.json`` that has a results.json (with its
-    free-response points, once merged), then the summary (skipped with ``summary=False``).
+    free-response points, once merged), then the summary (skipped with ``summary=False``), in ``lang``:
+    by default the language ``grade`` wrote it in (gradebook.json's ``summary_lang``), else English.
     ``after_due_date=False`` withholds the checks Gradescope shows only after the due date."""
     book = json.loads(outdir.read_text(out, "gradebook.json"))
     assignment = str(book.get("assignment", ""))
+    lang = _known(lang, _known(book.get("summary_lang"), "en"))
     for row in book.get("submissions", []):
         folder = out / row["submission"]
         results = _read_json(folder / "results.json", out)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from html import unescape
@@ -199,3 +200,31 @@ def test_summary_statistics_leave_the_not_graded_out(tmp_path, monkeypatch) -> N
     assert "<b>4</b><span>mean / 5</span>" in html and "<b>4</b><span>median / 5</span>" in html
     assert "<b>1</b><span>full marks</span>" in html
     assert "count the graded submissions only (2 of 3)" in html
+
+
+def test_reports_and_merge_manual_keep_the_language_grade_wrote_the_summary_in(tmp_path) -> None:
+    """gradebook.json records the summary's language (``summary_lang``): ``reports`` and ``merge-manual``
+    rewrite summary.html in it, not in English; their ``--lang`` overrides it."""
+    from autograder.engine.results import write_gradebook
+
+    results, row = _submission("a.ipynb", (True, True), (True, ""), True)
+    (tmp_path / "a.ipynb").mkdir(mode=0o700)
+    (tmp_path / "a.ipynb" / "results.json").write_text(json.dumps(results))
+    tmp_path.chmod(0o700)
+    write_gradebook("access", [row], tmp_path, ["param_shapes", "get_parameter"],
+                    manual=[("rand_weight_role", 2.0)], summary_lang="zh")
+    assert json.loads((tmp_path / "gradebook.json").read_text())["summary_lang"] == "zh"
+    (tmp_path / "manual.csv").write_text("submission,question,points,max_points,comment\n"
+                                         "a.ipynb,rand_weight_role,2,2,\n")
+
+    def lang_of_summary() -> str:
+        return re.search(r'<html lang="(\w+)"', (tmp_path / "summary.html").read_text()).group(1)
+
+    for args, lang in [(("reports", tmp_path), "zh"), (("merge-manual", tmp_path, tmp_path / "manual.csv"), "zh"),
+                       (("reports", tmp_path), "zh"), (("reports", tmp_path, "--lang", "en"), "en")]:
+        done = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert lang_of_summary() == lang, args
+        assert ("评分汇总" in (tmp_path / "summary.html").read_text()) is (lang == "zh"), args
+    assert json.loads((tmp_path / "gradebook.json").read_text())["summary_lang"] == "zh"  # merge kept it

@@ -81,8 +81,9 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
             row["submitters"] = people[row["submission"]]
     run = dataclasses.replace(run, time_budget=total_time or api.time_budget(limits, len(batch.questions)))
     free = manual.questions(assignment)
-    results.write_gradebook(assignment, batch.rows, out, batch.questions, run, manual=free, points=batch.points)
     page_lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
+    results.write_gradebook(assignment, batch.rows, out, batch.questions, run, manual=free, points=batch.points,
+                            summary_lang=page_lang)
     if free and subs:
         answers = manual.collect(assignment, subs)
         manual.write(out, assignment, answers, lang=page_lang)

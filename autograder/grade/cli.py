@@ -152,6 +152,8 @@ def build_parser() -> Parser:
     merge.add_argument("csv", type=Path, metavar="CSV", help="manual.csv with its points column filled in")
     merge.add_argument("--after-due-date", action="store_true",
                        help="list the checks marked after_due_date in the rewritten feedback")
+    merge.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                       help="language of the rewritten summary (default: the one grade wrote it in)")
 
     reports = sub.add_parser("reports", help="rewrite DIR's feedback and summary.html from its results",
                              description=_wrap("Rewrite every feedback.md/html and summary.html of DIR from its "
@@ -163,6 +165,8 @@ def build_parser() -> Parser:
     reports.add_argument("out", type=Path, metavar="DIR", help="a folder that grade wrote")
     reports.add_argument("--after-due-date", action="store_true",
                          help="list the checks marked after_due_date (and their hints) in the feedback")
+    reports.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                         help="language of the summary (default: the one grade wrote it in)")
 
     samples = sub.add_parser("samples", help="write sample submissions (reference answers, bundled mistakes)",
                              description=_wrap("Write DEST/reference.ipynb (the student notebook with the reference "
