@@ -338,10 +338,10 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
     if budget is not None:
         took += _(" (time budget for this submission: %(budget)s s, its cells and checks together)") % {
             "budget": _num(budget)}
-    score = _score_lines(lang, total, max_total, manual)
+    grade = _score_lines(lang, total, max_total, manual)
     return environment(lang).get_template("feedback.html.j2").render(
-        lang=lang, assignment=assignment, submission=submission, total=score["total"], max_total=score["whole"],
-        pct=score["pct"], score_lines=score["lines"] if manual else [], pending=score["pending"],
+        lang=lang, assignment=assignment, submission=submission, total=grade["total"], max_total=grade["whole"],
+        pct=grade["pct"], score_lines=grade["lines"] if manual else [], pending=grade["pending"],
         messages=messages, notes=list(notes), questions=questions, manual=list(manual),
         footer=_("Graded automatically%(took)s.") % {"took": took}) + "\n"
 

@@ -218,7 +218,9 @@ def test_reports_and_merge_manual_keep_the_language_grade_wrote_the_summary_in(t
                                          "a.ipynb,rand_weight_role,2,2,\n")
 
     def lang_of_summary() -> str:
-        return re.search(r'<html lang="(\w+)"', (tmp_path / "summary.html").read_text()).group(1)
+        found = re.search(r'<html lang="(\w+)"', (tmp_path / "summary.html").read_text())
+        assert found
+        return found.group(1)
 
     for args, lang in [(("reports", tmp_path), "zh"), (("merge-manual", tmp_path, tmp_path / "manual.csv"), "zh"),
                        (("reports", tmp_path), "zh"), (("reports", tmp_path, "--lang", "en"), "en")]:
