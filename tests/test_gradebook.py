@@ -139,8 +139,10 @@ def test_manual_page_shows_rubric_and_escaped_answers(graded):
     assert page.count('type=number') == 4  # a points field per submission
     assert "No answer: the cell was left as it came." not in page.split("submission_1")[1].split("submission_2")[0]
     table = rows(graded["out"] / "manual.csv")
-    assert table[0] == ["submission", "question", "points", "max_points", "comment"]
+    assert table[0] == ["submission", "submitters", "question", "points", "max_points", "comment"]
     assert [r[0] for r in table[1:]] == ["submission_1", "submission_2", "submission_3", "submission_4"]
+    assert [r[1] for r in table[1:]] == ['Ada Lovelace; =HYPERLINK("http://x")', "Grace Hopper", "", ""]
+    assert "Ada Lovelace" in page and "Grace Hopper" in page  # beside their answers
 
 
 def test_merge_manual_folds_points_into_gradebook_and_feedback(graded, tmp_path):

@@ -40,7 +40,7 @@ OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html",
 
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
                 progress: bool = False, run: Run | None = None, total_time: float | None = None,
-                lang: str = i18n.AUTO, after_due_date: bool = False) -> list[dict]:
+                lang: str = i18n.AUTO, after_due_date: bool = False, blind: bool = False) -> list[dict]:
     """Grade every submission found in ``paths`` (``api.grade_many``); write results, the gradebook and
     reports under ``out``: ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``
     (``canvas.csv`` when submitters have SIDs), ``summary.html``, and the free-response pages
@@ -53,7 +53,8 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
     ``outdir.prepare`` and ``outdir.check_reusable`` (else ``outdir.UnsafeOutput``). ``lang`` is
     ``--lang``: each submission's results and feedback are in the language ``i18n.choose`` picks for
     it; the class pages (summary, manual) in ``lang``, English under ``auto``. ``after_due_date``
-    lists the checks shown after the due date in the feedback."""
+    lists the checks shown after the due date in the feedback. ``blind`` leaves the submitters' names
+    out of manual.html and manual.csv (anonymous grading of the free-response answers)."""
     from .. import manual
     from ..engine import results
     from ..reports import write_reports
@@ -86,7 +87,9 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
                             summary_lang=page_lang)
     if free and subs:
         answers = manual.collect(assignment, subs)
-        manual.write(out, assignment, answers, lang=page_lang)
+        names = None if blind else {sub.name: "; ".join(p.get("name") or p.get("sid") or "" for p in sub.submitters)
+                                    for sub in subs}
+        manual.write(out, assignment, answers, lang=page_lang, submitters=names)
     write_reports(out, summary=True, lang=page_lang, after_due_date=after_due_date)
     return batch.rows
 
@@ -154,7 +157,7 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     run_ = Run(isolation=layers.describe(), insecure=layers.insecure)
     rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run_,
                        total_time=args.submission_time_limit, lang=args.lang,
-                       after_due_date=args.after_due_date)
+                       after_due_date=args.after_due_date, blind=args.blind)
     n = counts(rows)
     if not os.environ.get("AUTOGRADER_SECRET"):  # once per run, beside the counts, where progress cannot bury it
         print(SECRET_WARNING, file=sys.stderr)

@@ -117,6 +117,9 @@ def add_grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--insecure", action="store_true",
                         help="grade even where student code cannot be isolated (only on a machine you trust); "
                              "recorded in every results.json and in the gradebook")
+    parser.add_argument("--blind", action="store_true",
+                        help="leave the submitters' names out of manual.html and manual.csv (anonymous grading "
+                             "of the free-response answers)")
     parser.add_argument("--quiet", action="store_true", help="no progress (the last line still gives the counts)")
 
 
