@@ -53,7 +53,8 @@ browser:
 	fi
 
 # otter's autograder zip with the kit inside (a wheel, and its pinned dependencies in environment.yml), for
-# a course that grades with otter on Gradescope and the HiddenGraders plugin: dist/otter/$(ASSIGNMENT)-autograder.zip
+# a course that grades with otter on Gradescope and the HiddenGraders plugin (its entry added to the zip's
+# otter_config.json): dist/otter/$(ASSIGNMENT)-autograder.zip
 otter-autograder: venv
 	$(PY) -m autograder.otter_plugin dist/otter/$(ASSIGNMENT)-autograder.zip
 

@@ -25,7 +25,7 @@ def _merge_manual(args: argparse.Namespace) -> int:
         print(f"autograder: {args.out} is not a folder that grade wrote", file=sys.stderr)
         return 1
     try:
-        merged, empty = merge(out, args.csv, after_due_date=args.after_due_date)
+        merged, empty = merge(out, args.csv, after_due_date=args.after_due_date, lang=args.lang)
     except MergeError as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 1
@@ -42,7 +42,7 @@ def _reports(args: argparse.Namespace) -> int:
         out = outdir.prepare(args.out) if args.out.is_dir() else None
         if out is None:
             raise OSError(f"{args.out} is not a folder")
-        write_reports(out, summary=True, after_due_date=args.after_due_date)
+        write_reports(out, summary=True, lang=args.lang, after_due_date=args.after_due_date)
     except outdir.UnsafeOutput as exc:
         print(f"autograder: refusing {args.out}: {exc}", file=sys.stderr)
         return 2

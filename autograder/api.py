@@ -18,6 +18,7 @@ command line's ``main`` turns an exception into an exit status.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -136,19 +137,46 @@ def pick_submission(folder: Path, assignment: str) -> tuple[Path | None, i18n.Me
                          "graded: {others}.", file=rel(chosen), why=why, count=len(files), others=others)
 
 
+@functools.lru_cache(maxsize=None)
+def _metadata_loader() -> type:
+    """yaml's ``SafeLoader`` that reads a tag it does not know (Gradescope's Ruby tags: ``!ruby/object:BigDecimal``,
+    ``!ruby/hash:...``, ``!ruby/sym``) as the plain scalar, sequence or mapping it tags, instead of failing."""
+    import yaml
+
+    class MetadataLoader(yaml.SafeLoader):  # type: ignore[misc]  # yaml has no stubs here
+        pass
+
+    def untagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return loader.construct_scalar(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node, deep=True)
+        return loader.construct_mapping(node, deep=True)
+
+    MetadataLoader.add_multi_constructor("!", untagged)
+    MetadataLoader.add_multi_constructor("tag:", untagged)
+    return MetadataLoader
+
+
 def read_metadata(folder: Path) -> dict[str, list[dict[str, str]]]:
     """The submitters of each submission of a Gradescope "Export Submissions" folder, from its
     ``submission_metadata.yml``: ``{"submission_1001": [{"name", "sid", "email"}, ...]}`` (several
     per group). Gradescope writes Ruby-style keys (``:submitters:``, ``:name:``); plain keys work too.
-    {} when the file is missing or unreadable (the rows are then named after the folders alone)."""
+    Its Ruby tags (``:score: !ruby/object:BigDecimal 18:0.17e2``) are read as the plain scalar, list or
+    mapping they tag (``_MetadataLoader``: a safe loader, nothing is constructed). {} when the file is
+    missing or unreadable (the rows are then named after the folders alone; one line on stderr says
+    why when the file is there but cannot be read)."""
     import yaml
 
     path = folder / GRADESCOPE_METADATA
     if path.is_symlink() or not path.is_file():
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_metadata_loader())  # a SafeLoader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        why = " ".join(str(exc).split())[:200]
+        print(f"autograder: warning: {path} cannot be read ({why}): the submissions are named after their "
+              f"folders only, with no submitters", file=sys.stderr)
         return {}
     out: dict[str, list[dict[str, str]]] = {}
     for name, entry in (data or {}).items() if isinstance(data, dict) else ():

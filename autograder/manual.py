@@ -42,7 +42,7 @@ QUESTIONS: dict[str, list[tuple[str, float]]] = {
 }
 PLACEHOLDERS = ("_Type your answer here, replacing this text._", "_请在这里写下你的答案，替换掉这段文字。_")
 MAX_ANSWER = 64 * 1024  # characters of an answer shown and kept (a pasted essay fits; a pasted dataset does not)
-CSV_COLUMNS = ["submission", "question", "points", "max_points", "comment"]
+CSV_COLUMNS = ["submission", "question", "points", "max_points", "comment"]  # and "submitters" second, unless blind
 
 
 @dataclass(frozen=True)
@@ -232,8 +232,11 @@ def page_questions(assignment: str, answers: dict[str, dict], lang: str = "en", 
 
 
 def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en",
-          solutions: Path | None = None) -> None:
-    """``manual.json``, ``manual.csv`` and ``manual.html`` for the submissions' answers."""
+          solutions: Path | None = None, submitters: dict[str, str] | None = None) -> None:
+    """``manual.json``, ``manual.csv`` and ``manual.html`` for the submissions' answers. ``submitters``
+    names each submission's students ({submission: "Ada Lovelace; Alan Turing"}): a ``submitters`` column
+    of manual.csv and a name beside each answer of manual.html; None (``grade --blind``) leaves them out,
+    for anonymous grading."""
     qs = questions(assignment)
     if not qs:
         return
@@ -241,16 +244,18 @@ def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en"
                                                 indent=1, ensure_ascii=False) + "\n")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    named = submitters is not None
+    writer.writerow([CSV_COLUMNS[0], *(["submitters"] if named else []), *CSV_COLUMNS[1:]])
     from .engine.results import neutralize
 
     for name in answers:
+        who = [neutralize((submitters or {}).get(name, ""))] if named else []
         for q, points in qs:
-            writer.writerow([neutralize(name), q, "", f"{points:g}", ""])
+            writer.writerow([neutralize(name), *who, q, "", f"{points:g}", ""])
     outdir.write(out, "manual.csv", buf.getvalue())
     from .reports import write_manual_page
 
-    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions), lang=lang)
+    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions, submitters), lang=lang)
 
 
 class MergeError(ValueError):
@@ -294,8 +299,9 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
     return out
 
 
-def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str = "en") -> tuple[int, int]:
-    """Fold a filled-in manual.csv into ``out``'s gradebook (CSV, JSON, Canvas) and feedback.
+def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str | None = None) -> tuple[int, int]:
+    """Fold a filled-in manual.csv into ``out``'s gradebook (CSV, JSON, Canvas) and feedback; the class
+    pages in ``lang``, by default the language ``grade`` wrote them in (gradebook.json's ``summary_lang``).
     Returns (points merged, submission-questions still empty). ``MergeError`` before writing anything."""
     from .engine.results import Run, write_gradebook
     from .reports import write_reports
@@ -316,7 +322,8 @@ def merge(out: Path, csv_path: Path, after_due_date: bool = False, lang: str = "
     run = Run(isolation=str(book.get("isolation", "")), insecure=bool(book.get("insecure", False)),
               time_budget=book.get("time_budget"))
     questions_ = book.get("questions") or list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
-    write_gradebook(assignment, rows, out, questions_, run, manual=questions(assignment))
+    lang = lang or book.get("summary_lang") or None
+    write_gradebook(assignment, rows, out, questions_, run, manual=questions(assignment), summary_lang=lang)
     write_reports(out, summary=True, lang=lang, after_due_date=after_due_date)
     empty = sum(1 for r in rows for m in (r.get("manual") or {}).values() if m.get("score") is None)
     return merged, empty

@@ -15,7 +15,9 @@ current environment. For otter's Gradescope zip the kit is not on PyPI: ``bundle
 command ``python -m autograder.otter_plugin ZIP``, or ``make otter-autograder``) builds it as a
 wheel, puts it in the zip as ``files/<wheel>``, and adds it and the kit's pinned grading
 dependencies to the zip's ``environment.yml``, which otter's ``setup.sh`` installs into
-``otter-env`` on Gradescope.
+``otter-env`` on Gradescope; and it adds the plugin's entry to the zip's ``otter_config.json``
+when the master notebook configured none (the shipped masters do not: their ``otter run`` needs
+only otter), so that the zip it writes always runs the hidden graders.
 
 Where the kit is installed as a wheel, its graders sit in ``site-packages``: the kit's sandbox
 masks the package folder from the student's code it runs (an empty tmpfs over it), but otter
@@ -51,6 +53,7 @@ grade after otter, so only one torch process at a time, for small containers) an
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -259,10 +262,28 @@ def environment_pins() -> list[str]:
     return [f"{pins[_canon(n)][0]}=={pins[_canon(n)][1]}" for n in GRADING if _canon(n) in pins]
 
 
-def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -> Path:
+def plugin_config(config: dict, assignment: str | None = None) -> dict:
+    """otter's ``otter_config.json`` with the ``HiddenGraders`` entry in its ``plugins`` (everything else
+    kept; an entry already there, in either of otter's forms, is left as it is). ``assignment`` defaults
+    to the config's ``assignment_name``; ``ValueError`` when the kit has no graders for it."""
+    from .paths import assignments
+
+    plugins = list(config.get("plugins") or [])
+    if any(p == IMPORTABLE_NAME or (isinstance(p, dict) and IMPORTABLE_NAME in p) for p in plugins):
+        return config
+    name = assignment or config.get("assignment_name")
+    if name not in assignments():
+        raise ValueError(f"the zip's otter_config.json names assignment {name!r}, for which the kit has no hidden "
+                         f"graders ({', '.join(assignments())}): pass --assignment")
+    return {**config, "plugins": [*plugins, {IMPORTABLE_NAME: {"assignment": name}}]}
+
+
+def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None, assignment: str | None = None) -> Path:
     """Add the kit to one of otter's autograder zips (``otter assign``'s ``*-autograder.zip``):
-    the wheel as ``files/<wheel>``, and in ``environment.yml``'s ``pip:`` list the wheel (as it lies
-    on Gradescope: ``/autograder/source/files/...``) and the kit's pinned grading dependencies.
+    the wheel as ``files/<wheel>``, in ``environment.yml``'s ``pip:`` list the wheel (as it lies
+    on Gradescope: ``/autograder/source/files/...``) and the kit's pinned grading dependencies, and
+    in ``otter_config.json`` the ``HiddenGraders`` plugin entry (``plugin_config``), without which otter
+    would never run the hidden graders (the shipped master notebooks configure no plugin).
     Writes ``out`` atomically (default: replaces ``zip_path``); returns it. Otter's entries keep their
     order and dates; the wheel's is stamped as the kit stamps every entry (``outdir.zip_entry``)."""
     import io
@@ -277,8 +298,8 @@ def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -
         with zipfile.ZipFile(zip_path) as src:
             entries = [(info, src.read(info)) for info in src.infolist()]
         names = {info.filename for info, _ in entries}
-        if "environment.yml" not in names:
-            raise ValueError(f"{zip_path}: no environment.yml: not an otter autograder zip")
+        if "environment.yml" not in names or "otter_config.json" not in names:
+            raise ValueError(f"{zip_path}: no environment.yml or otter_config.json: not an otter autograder zip")
         target = f"files/{wheel.name}"
         lines = [ENV_MARK, f"/autograder/source/{target}", *environment_pins()]
         fresh = []
@@ -287,6 +308,8 @@ def bundle(zip_path: Path, out: Path | None = None, wheel: Path | None = None) -
                 continue  # an earlier bundle's wheel
             if info.filename == "environment.yml":
                 data = _add_pip_lines(data.decode("utf-8"), lines).encode("utf-8")
+            elif info.filename == "otter_config.json":
+                data = (json.dumps(plugin_config(json.loads(data), assignment), indent=2) + "\n").encode("utf-8")
             fresh.append((info, data))
         fresh.append((outdir.zip_entry(target, 0o644), wheel.read_bytes()))
         buf = io.BytesIO()
@@ -324,15 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.otter_plugin", description=main.__doc__)
     parser.add_argument("zip", type=Path, help="an otter autograder zip (dist/otter/NAME-autograder.zip)")
     parser.add_argument("--out", type=Path, default=None, help="where to write it (default: in place)")
+    parser.add_argument("--assignment", default=None,
+                        help="the kit's assignment for the plugin entry (default: the zip's assignment_name)")
     args = parser.parse_args(argv)
     if not args.zip.is_file():
         parser.error(f"no such file: {args.zip}")
     try:
-        path = bundle(args.zip, args.out)
+        path = bundle(args.zip, args.out, assignment=args.assignment)
     except (ValueError, OSError) as exc:  # NotACheckout is an OSError
         print(f"autograder: {exc}")
         return 1
-    print(f"the kit (a wheel) and its pinned dependencies are in {path}")
+    print(f"the kit (a wheel), its pinned dependencies and the HiddenGraders plugin entry are in {path}")
     return 0
 
 

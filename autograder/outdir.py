@@ -5,8 +5,9 @@ a folder a student, or another user of the machine, may have prepared. So:
 
 - ``prepare`` refuses (``UnsafeOutput``, one line) a folder owned by someone else, one that group
   or others can write, or a path that is not a folder; it creates a missing one with mode 0700;
-- ``write`` opens every folder below that root without following symlinks (a link, or anything
-  but a folder of ours, at a folder's name is replaced by a fresh 0700 folder), writes a new 0600
+- ``check_apart`` refuses a folder that is, holds or lies inside the submissions graded;
+- ``write`` opens every folder below that root without following symlinks (a link at a folder's
+  name is replaced by a fresh 0700 folder; a file there is refused, never removed), writes a new 0600
   file beside the target and renames it over the target: a symlink planted at the file's name is
   replaced, never written through; each student's results are readable only by whoever graded.
 
@@ -89,7 +90,9 @@ def _parts(rel: str | os.PathLike) -> list[str]:
 
 
 def _open_subdir(parent: int, name: str) -> int:
-    """Open folder ``name`` in ``parent`` without following a link; replace what is not a folder."""
+    """Open folder ``name`` in ``parent`` without following a link. A symlink there is replaced by the
+    folder; a file there is refused (``UnsafeOutput``), never unlinked: the kit removes only what its
+    manifest says it wrote (``clear_previous``)."""
     me = os.geteuid()
     for _ in range(3):
         try:
@@ -103,7 +106,14 @@ def _open_subdir(parent: int, name: str) -> int:
         except OSError as exc:
             if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
                 raise
-            try:  # a symlink (ELOOP) or a file (ENOTDIR) at the folder's name: remove it, make the folder
+            try:
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISLNK(st.st_mode):  # a file the kit did not write (clear_previous removed what it did)
+                raise UnsafeOutput(f"{name} in the results folder is a file, not a folder of results: it is left "
+                                   f"alone (move it away, or use another folder)") from None
+            try:  # a symlink at the folder's name: unlinked (the link, never what it points to), the folder made
                 os.unlink(name, dir_fd=parent)
             except FileNotFoundError:
                 pass
@@ -219,6 +229,37 @@ def check_reusable(root: Path, assignment: str) -> None:
             os.close(dfd)
     except OSError as exc:
         raise UnsafeOutput(f"{root} is not writable ({exc.strerror or exc})") from None
+
+
+def check_apart(root: Path | str, paths: list[str] | list[Path]) -> None:
+    """Refuse (``UnsafeOutput``) a results folder that is one of the submission ``paths``, lies inside
+    one, or holds one: grading writes a folder per submission there and clears the previous run's, so
+    the students' files could be replaced. Real paths (links resolved) are compared both ways."""
+    out = Path(os.path.realpath(root))
+    for p in paths:
+        real = Path(os.path.realpath(p))
+        if out == real or out.is_relative_to(real) or real.is_relative_to(out):
+            where = ("is" if out == real else "is inside" if out.is_relative_to(real) else "holds")
+            raise UnsafeOutput(f"{root} {where} the submissions {p}: use a results folder apart from them")
+
+
+def conflicts(root: Path, names: list[str]) -> list[str]:
+    """The ``names`` (submissions' folders to be written in ``root``) at which something other than a
+    folder or a link sits that the previous run did not write (its manifest does not list it): writing
+    the folder would need it removed, and the kit removes only what it wrote."""
+    manifest = _readable_json(root, MANIFEST) or {}
+    ours = set(n for n in manifest.get("entries") or [] if isinstance(n, str))
+    found = []
+    for name in names:
+        if name in ours:
+            continue
+        try:
+            st = os.lstat(Path(root, name))
+        except OSError:
+            continue
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+            found.append(name)
+    return found
 
 
 def _remove(root: Path, name: str) -> None:

@@ -64,7 +64,14 @@ def environment(lang: str = "en") -> jinja2.Environment:
     env.install_gettext_translations(  # type: ignore[attr-defined]  # the jinja2.ext.i18n extension adds it
         i18n.translations(lang), newstyle=True)
     env.globals.update(num=_num, img=_img)
+    env.filters["wbr"] = _wbr
     return env
+
+
+def _wbr(text: object) -> Markup:
+    """``text`` escaped, with a line-break opportunity after each "_": a table header wraps an identifier
+    (``count_parameters``) between its words, never inside one (the CSS keeps headers from breaking words)."""
+    return Markup("_<wbr>").join(str(text).split("_"))
 
 
 def _gettext(lang: str) -> gettext.NullTranslations:
@@ -226,6 +233,34 @@ def _manual_items(manual: dict | None) -> list[dict]:
     return items
 
 
+def _score_lines(lang: str, total: float, max_total: float, manual: Sequence[dict]) -> dict[str, Any]:
+    """What the feedback says of the score, as the gradebook counts it: with free-response questions,
+    the autograded points, the free-response points (pending until merged) and the total out of the
+    whole (autograded plus free-response points); without them, the autograded total alone.
+    ``lines`` (each a sentence) and, for the page's big figure, ``total``, ``whole`` and ``pct``."""
+    _ = _gettext(lang).gettext
+    if not manual:
+        return {"lines": [_("Total: %(total)s / %(max)s points") % {"total": _num(total), "max": _num(max_total)}],
+                "total": total, "whole": max_total, "pending": False,
+                "pct": 100 * total / max_total if max_total else 0.0}
+    free_max = sum(float(m["max_score"]) for m in manual)
+    free = sum(float(m["score"]) for m in manual if m["score"] is not None)
+    pending = any(m["score"] is None for m in manual)
+    whole, grand = max_total + free_max, total + free
+    lines = [_("Autograded: %(total)s / %(max)s points") % {"total": _num(total), "max": _num(max_total)}]
+    if all(m["score"] is None for m in manual):
+        lines.append(_("Free response: pending, graded by hand (%(max)s points)") % {"max": _num(free_max)})
+    elif pending:
+        lines.append(_("Free response: %(score)s / %(max)s points so far, the rest pending")
+                     % {"score": _num(free), "max": _num(free_max)})
+    else:
+        lines.append(_("Free response: %(score)s / %(max)s points") % {"score": _num(free), "max": _num(free_max)})
+    lines.append((_("Total so far: %(total)s / %(max)s points (free response pending)") if pending
+                  else _("Total: %(total)s / %(max)s points")) % {"total": _num(grand), "max": _num(whole)})
+    return {"lines": lines, "total": grand, "whole": whole, "pending": pending,
+            "pct": 100 * grand / whole if whole else 0.0}
+
+
 def _feedback_md(assignment: str, submission: str, total: float, max_total: float,
                  groups: dict[str, list[_Check]], messages: list[str], notes: Sequence[str] = (),
                  budget: float | None = None, manual: Sequence[dict] = (), after_due_date: bool = False,
@@ -234,9 +269,10 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
     # _() outside the f-strings: Babel extracts no call inside an f-string's braces
     title = _("Feedback: %(assignment)s") % {"assignment": assignment}
     said = _("Submission:")
-    points = _("Total: %(total)s / %(max)s points") % {"total": _num(total), "max": _num(max_total)}
+    score = _score_lines(lang, total, max_total, manual)["lines"]
     happened, note = _("What happened"), _("Note:")
-    lines = [f"# {_md(title)}", "", f"{said} {_md(submission)}", "", f"**{points}**", "", f"## {happened}", ""]
+    lines = [f"# {_md(title)}", "", f"{said} {_md(submission)}", "", *(f"**{_md(x)}**  " for x in score[:-1]),
+             f"**{_md(score[-1])}**", "", f"## {happened}", ""]
     lines += [f"- {_md(m)}" for m in messages] or [_("Your code ran without errors.")]
     if notes:
         lines += ["", *(f"- {note} {_md(m)}" for m in notes)]
@@ -302,9 +338,10 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
     if budget is not None:
         took += _(" (time budget for this submission: %(budget)s s, its cells and checks together)") % {
             "budget": _num(budget)}
-    pct = 100 * total / max_total if max_total else 0
+    grade = _score_lines(lang, total, max_total, manual)
     return environment(lang).get_template("feedback.html.j2").render(
-        lang=lang, assignment=assignment, submission=submission, total=total, max_total=max_total, pct=pct,
+        lang=lang, assignment=assignment, submission=submission, total=grade["total"], max_total=grade["whole"],
+        pct=grade["pct"], score_lines=grade["lines"] if manual else [], pending=grade["pending"],
         messages=messages, notes=list(notes), questions=questions, manual=list(manual),
         footer=_("Graded automatically%(took)s.") % {"took": took}) + "\n"
 
@@ -455,7 +492,8 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     ``summary-*.png``) and return its path.
 
     Reads ``out/gradebook.json`` and each ``out/<submission>/results.json``: counts (graded, not
-    graded, timed out, grader errors), mean and median total, a score histogram, per-question
+    graded, timed out, grader errors), mean and median total and a score histogram (over the graded
+    submissions only), per-question
     full-points rates and per-rule pass rates (over the submissions that were graded), every
     failure group (sortable by count, question, rule or hint, each with its students), and the
     submissions not graded, timed out, with grader errors or with errors, linked to their
@@ -469,7 +507,9 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     graded = [r for r in rows if status[r["submission"]] != "not graded"]
 
     questions = list(dict.fromkeys(q for r in rows for q in r.get("questions", {})))
-    totals = [float(r.get("total", 0.0)) for r in rows]
+    # mean, median, full marks and the histogram: over the graded submissions (a not-graded one is no 0: it is
+    # counted apart), as every rate below
+    totals = [float(r.get("total", 0.0)) for r in graded]
     max_total = max((float(r.get("max_total", 0.0)) for r in rows), default=0.0)
     stats = {q: [r["questions"][q] for r in graded if q in r.get("questions", {})] for q in questions}
     full = {q: (sum(s["score"] >= s["max_score"] - 1e-9 for s in v) / len(v) if v else 0.0) for q, v in stats.items()}
@@ -555,7 +595,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     median = statistics.median(totals) if totals else 0.0
     stat_cards = [(n, _("submissions"), ""), (_num(mean), _("mean / %(max)s") % {"max": _num(max_total)}, ""),
                   (_num(median), _("median / %(max)s") % {"max": _num(max_total)}, ""),
-                  (sum(t >= max_total - 1e-9 for t in totals) if n else 0, _("full marks"), ""),
+                  (sum(t >= max_total - 1e-9 for t in totals), _("full marks"), ""),
                   (len(graded), _("graded"), ""), (len(not_graded), _("not graded"), "bad" if not_graded else ""),
                   (len(timed_out), _("timed out"), "mid" if timed_out else ""),
                   (len(broken), _("with grader errors"), "bad" if broken else ""),
@@ -572,8 +612,10 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     now = datetime.datetime.now().astimezone()
     page = environment(lang).get_template("summary.html.j2").render(
         lang=lang, assignment=assignment, date=now.strftime("%Y-%m-%d %H:%M %Z").strip(), source=str(out),
-        stats=stat_cards, scores_png=scores_png, questions_png=questions_png, questions=qrows, manual=mrows,
-        rules=rules, groups=groups, apart=apart, rows=all_rows)
+        stats=stat_cards, stats_note=_("Mean, median, full marks and the histogram count the graded submissions "
+                                       "only (%(graded)d of %(n)d): those not graded are counted apart.")
+        % {"graded": len(graded), "n": n}, scores_png=scores_png, questions_png=questions_png, questions=qrows,
+        manual=mrows, rules=rules, groups=groups, apart=apart, rows=all_rows)
     path = out / "summary.html"
     _write(path, page + "\n")
     return path
@@ -602,12 +644,14 @@ def _known(lang: object, default: str) -> str:
     return lang if isinstance(lang, str) and lang in i18n.LANGUAGES else default
 
 
-def write_reports(out: Path, summary: bool = True, lang: str = "en", after_due_date: bool = True) -> None:
+def write_reports(out: Path, summary: bool = True, lang: str | None = None, after_due_date: bool = True) -> None:
     """Write feedback for every submission in ``out/gradebook.json`` that has a results.json (with its
-    free-response points, once merged), then the summary (skipped with ``summary=False``).
+    free-response points, once merged), then the summary (skipped with ``summary=False``), in ``lang``:
+    by default the language ``grade`` wrote it in (gradebook.json's ``summary_lang``), else English.
     ``after_due_date=False`` withholds the checks Gradescope shows only after the due date."""
     book = json.loads(outdir.read_text(out, "gradebook.json"))
     assignment = str(book.get("assignment", ""))
+    lang = _known(lang, _known(book.get("summary_lang"), "en"))
     for row in book.get("submissions", []):
         folder = out / row["submission"]
         results = _read_json(folder / "results.json", out)

@@ -102,7 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     except paths.NotACheckout as exc:
         print(f"autograder: {exc}", file=sys.stderr)
         return 2
-    made = compose_folder(args.assignment, repo.samples / args.assignment, args.dest, args.lang, repo.root)
+    if args.dest.exists() and not args.dest.is_dir():
+        print(f"autograder: {args.dest} exists and is not a folder", file=sys.stderr)
+        return 2
+    try:
+        args.dest.mkdir(parents=True, exist_ok=True)
+        made = compose_folder(args.assignment, repo.samples / args.assignment, args.dest, args.lang, repo.root)
+    except OSError as exc:
+        print(f"autograder: cannot write the samples into {args.dest} ({exc.strerror or exc})", file=sys.stderr)
+        return 2
     print(f"{len(made)} sample submissions in {args.dest}")
     return 0
 

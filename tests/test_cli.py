@@ -31,17 +31,28 @@ def test_help_exits_0_and_says_what_each_command_writes():
     assert grade.returncode == 0
     text = grade.stdout
     for word in ("gradebook.csv", "results.json", "summary.html", "manual.csv", "canvas.csv", "AUTOGRADER_SECRET",
-                 "exit status", "--insecure", "--lang", "--after-due-date"):
+                 "fixed development key", "exit status", "--insecure", "--lang", "--after-due-date"):
         assert word in text, word
     assert "``" not in text  # no raw reST
     for command in ("merge-manual", "reports", "samples", "assign"):
         assert cli(command, "--help").returncode == 0
 
 
+@pytest.mark.parametrize("command", ["", "grade", "merge-manual", "reports", "samples", "assign"])
+def test_help_fits_an_80_column_terminal(command):
+    """Descriptions and epilogs are wrapped, not one line of 140 characters."""
+    run = cli(*([command] if command else []), "--help", env={**os.environ, "COLUMNS": "80"})
+    assert run.returncode == 0
+    wide = [line for line in run.stdout.splitlines() if len(line) > 79]
+    assert not wide, wide
+
+
 @pytest.mark.parametrize("args, phrase", [
     ((), "required: COMMAND"),
     (("nosuch",), "invalid choice"),
     (("samples", "nosuch", "/tmp/x"), "invalid choice: 'nosuch'"),
+    (("samples", "access", "README.md"), "README.md exists and is not a folder"),
+    (("samples", "access", "/proc/autograder-samples"), "cannot write the samples into /proc/autograder-samples"),
     (("grade", "nosuch", "x", "--out", "/tmp/x"), "invalid choice: 'nosuch'"),
     (("grade", "access", "x"), "--out"),
     (("grade", "access", "/nonexistent/path", "--out", "/tmp/autograder-cli-never"), "no such file or folder"),
@@ -75,6 +86,22 @@ def test_unusable_out_is_refused_before_grading(tmp_path):
     assert time.monotonic() - started < 20, "refused only after grading"
 
 
+@pytest.mark.parametrize("where", ["same", "out inside", "path inside"])
+def test_out_overlapping_the_submissions_is_refused_and_deletes_nothing(tmp_path, where):
+    """--out that is, lies in, or holds a PATH would put a folder per student where their notebooks are."""
+    subs = tmp_path / "subs"
+    compose("access", None, subs / "a.ipynb")
+    before = (subs / "a.ipynb").read_bytes()
+    args = {"same": (subs, subs), "out inside": (subs, subs / "graded"),
+            "path inside": (subs / "a.ipynb", subs)}[where]
+    run = cli("grade", "access", args[0], "--out", args[1])
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("autograder: refusing --out:") and "submissions" in lines[0], lines
+    assert (subs / "a.ipynb").read_bytes() == before
+    assert sorted(os.listdir(subs)) == ["a.ipynb"], "nothing written among the submissions"
+
+
 def test_an_empty_folder_warns_and_still_counts(tmp_path):
     (tmp_path / "in").mkdir()
     run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out")
@@ -83,6 +110,21 @@ def test_an_empty_folder_warns_and_still_counts(tmp_path):
     assert lines[0].startswith("autograder: warning: no submissions found in")
     assert lines[-1].startswith("0 submissions: 0 graded, 0 not graded, 0 timed out, 0 with grader errors")
     assert (tmp_path / "out" / "summary.html").is_file()
+
+
+def test_an_unset_secret_is_warned_once_per_run(tmp_path):
+    """Without AUTOGRADER_SECRET the probes come from the fixed development key: one line says so."""
+    compose("access", None, tmp_path / "in" / "a.ipynb")
+    compose("access", None, tmp_path / "in" / "b.ipynb")
+    env = {k: v for k, v in os.environ.items() if k != "AUTOGRADER_SECRET"}
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out", "--jobs", "2", "--quiet", env=env)
+    assert run.returncode == 0, run.stderr
+    warned = [line for line in run.stderr.splitlines() if "AUTOGRADER_SECRET" in line]
+    assert len(warned) == 1 and warned[0].startswith("autograder: warning:"), run.stderr
+    assert "fixed development key" in warned[0]
+    run = cli("grade", "access", tmp_path / "in", "--out", tmp_path / "out", "--quiet",
+              env={**env, "AUTOGRADER_SECRET": "a course's own key"})
+    assert run.returncode == 0 and "AUTOGRADER_SECRET" not in run.stderr, run.stderr
 
 
 def _on_a_terminal(argv: list[str], columns: int = 80) -> tuple[int, str]:

@@ -1,7 +1,7 @@
 """The instructor's side of one graded class, through the real CLI: one grading run for the module.
 
-A Gradescope "Export Submissions" folder (``submission_metadata.yml``: a group of two, one student
-alone, one folder nobody is named for) of four: the reference with a free-response answer that
+A Gradescope "Export Submissions" folder (``submission_metadata.yml``, with Gradescope's Ruby tags: a
+group of two, one student alone, one folder nobody is named for) of four: the reference with a free-response answer that
 tries markup, a mistake, an unreadable notebook whose file name is a spreadsheet formula, and an
 empty folder. Checked: the gradebook's columns, points-possible row, status and submitters,
 CSV-injection neutralization, Canvas's import file, manual.html/csv and merge-manual, the counts
@@ -34,11 +34,17 @@ submission_1:
     :sid: '1002'
     :email: bob@example.edu
   :created_at: 2026-11-20 10:00:00.000000000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.17e2
+  :status: processed
 submission_2:
   :submitters:
   - :name: Grace Hopper
     :sid: '1003'
     :email: grace@example.edu
+  :created_at: 2026-11-21 09:30:00.000000000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.15e2
+  :results: !ruby/hash:ActiveSupport::HashWithIndifferentAccess
+    score: !ruby/object:BigDecimal 18:0.15e2
 """
 
 
@@ -133,8 +139,10 @@ def test_manual_page_shows_rubric_and_escaped_answers(graded):
     assert page.count('type=number') == 4  # a points field per submission
     assert "No answer: the cell was left as it came." not in page.split("submission_1")[1].split("submission_2")[0]
     table = rows(graded["out"] / "manual.csv")
-    assert table[0] == ["submission", "question", "points", "max_points", "comment"]
+    assert table[0] == ["submission", "submitters", "question", "points", "max_points", "comment"]
     assert [r[0] for r in table[1:]] == ["submission_1", "submission_2", "submission_3", "submission_4"]
+    assert [r[1] for r in table[1:]] == ['Ada Lovelace; =HYPERLINK("http://x")', "Grace Hopper", "", ""]
+    assert "Ada Lovelace" in page and "Grace Hopper" in page  # beside their answers
 
 
 def test_merge_manual_folds_points_into_gradebook_and_feedback(graded, tmp_path):

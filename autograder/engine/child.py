@@ -317,6 +317,8 @@ def _flush() -> None:
 
 
 def _vm_bytes() -> int:
+    # Not psutil (its memory_info().vms: 0.010 ms, this read 0.018 ms, once per child): child-side files
+    # import only the standard library, torch and numpy (tests/unit/test_architecture.py)
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmSize:"):

@@ -90,15 +90,17 @@ def uid_range() -> tuple[int, int]:
 
 
 def free_uid() -> int:
-    """An unused uid of the range (no process runs as it now)."""
+    """An unused uid of the range (no process runs as it now, as its real, effective or saved uid)."""
+    import psutil
+
+    # psutil: 3.0 ms at 81 processes (the /proc scan it replaced: 0.38 ms), once per sandbox started, not
+    # in the watchdog
     lo, hi = uid_range()
-    used = set()
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                used.add(os.stat(f"/proc/{p}").st_uid)
-            except OSError:
-                pass
+    used: set[int] = set()
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids is not None:
+            used.update(uids)
     while True:
         uid = secrets.randbelow(hi - lo) + lo
         if uid not in used:

@@ -225,7 +225,7 @@ def canvas_csv(assignment: str, rows: list[dict[str, Any]], max_total: float) ->
 
 def write_gradebook(assignment: str, rows: list[dict[str, Any]], out: Path, questions: list[str],
                     run: Run | None = None, manual: Sequence[tuple[str, float]] = (),
-                    points: dict[str, float] | None = None) -> None:
+                    points: dict[str, float] | None = None, summary_lang: str | None = None) -> None:
     """``gradebook.csv`` (``gradebook_csv``), ``gradebook.json`` and, when submitters have SIDs,
     ``canvas.csv`` (``canvas_csv``). ``manual`` lists the free-response questions and their points.
 
@@ -233,7 +233,9 @@ def write_gradebook(assignment: str, rows: list[dict[str, Any]], out: Path, ques
     score, as in results.json) and adds ``status``, ``submitters`` and ``manual`` per submission,
     and ``manual_questions``; with ``run``, it says how the run graded (``isolation``,
     ``time_budget``). An ``--insecure`` run also gets an ``isolation`` column in the CSV. ``points``
-    gives each question's points where no row says them (an empty class)."""
+    gives each question's points where no row says them (an empty class). ``summary_lang`` is the
+    language of the class pages (``grade --lang``), kept so that ``reports`` and ``merge-manual``
+    rewrite them in it."""
     manual = list(manual)
     for row in rows:
         known = row.get("manual") or {}
@@ -241,6 +243,7 @@ def write_gradebook(assignment: str, rows: list[dict[str, Any]], out: Path, ques
                              **({"comment": known[q]["comment"]} if known.get(q, {}).get("comment") else {})}
                          for q, p in manual}
     book = {"assignment": assignment, **(run.extra() if run is not None else {}),
+            **({"summary_lang": summary_lang} if summary_lang else {}),
             "questions": list(questions), "manual_questions": {q: p for q, p in manual}, "submissions": rows}
     _write(out / "gradebook.json", json.dumps(book, indent=2) + "\n")
     isolation = run.isolation if run is not None and run.insecure else None  # a column only for --insecure

@@ -69,6 +69,7 @@ class ChildTimeout(Exception):
 
 
 def _proc_field(pid: int, name: str) -> str | None:
+    """A field of ``/proc/PID/status``: the benchmarks read ``VmHWM`` with it, which psutil does not provide."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
@@ -89,17 +90,21 @@ def _session_of(pid: int) -> int | None:
 
 
 def _pss(pid: int) -> int:
-    """A process's proportional memory; its resident size where smaps is unreadable (a container
-    without CAP_SYS_PTRACE), which over-counts shared pages but never misses a memory bomb."""
+    """A process's proportional memory (psutil reads smaps_rollup); its resident size where smaps is
+    unreadable (a container without CAP_SYS_PTRACE), which over-counts shared pages but never misses a
+    memory bomb; 0 for a process gone meanwhile."""
+    import psutil
+
+    # psutil's memory_full_info().pss: 0.37 ms a process on the kit's test machine, the smaps_rollup read
+    # it replaced 0.41 ms; memory_info().rss 0.047 ms, the VmRSS line of /proc/PID/status 0.034 ms
     try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    rss = _proc_field(pid, "VmRSS")
-    return int(rss.split()[0]) * 1024 if rss else 0
+        proc = psutil.Process(pid)
+        try:
+            return int(proc.memory_full_info().pss)
+        except psutil.AccessDenied:
+            return int(proc.memory_info().rss)
+    except psutil.Error:
+        return 0
 
 
 def child_env(home: str) -> dict[str, str]:
@@ -533,6 +538,8 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _pids_of_uid(uid: int) -> list[int]:
+    # Not psutil: psutil.process_iter(["uids"]) takes 2.7 ms at 81 processes, this scan 0.28 ms, and the
+    # watchdog runs it 10 times a second per sandbox (under --insecure with a uid of the sandbox's own).
     pids = []
     for p in os.listdir("/proc"):
         if p.isdigit():

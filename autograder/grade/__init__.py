@@ -32,13 +32,15 @@ from .. import api, i18n, outdir
 from ..engine.results import Run
 from ..engine.sandbox import Limits
 
+SECRET_WARNING = ("autograder: warning: AUTOGRADER_SECRET is not set: the probes came from a fixed development "
+                  "key that anyone with the kit can reproduce; set it to a secret of your own and regrade")
 OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html", "summary-scores.png",
                 "summary-questions.png", "manual.html", "manual.csv", "manual.json"]
 
 
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
                 progress: bool = False, run: Run | None = None, total_time: float | None = None,
-                lang: str = i18n.AUTO, after_due_date: bool = False) -> list[dict]:
+                lang: str = i18n.AUTO, after_due_date: bool = False, blind: bool = False) -> list[dict]:
     """Grade every submission found in ``paths`` (``api.grade_many``); write results, the gradebook and
     reports under ``out``: ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``
     (``canvas.csv`` when submitters have SIDs), ``summary.html``, and the free-response pages
@@ -51,7 +53,8 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
     ``outdir.prepare`` and ``outdir.check_reusable`` (else ``outdir.UnsafeOutput``). ``lang`` is
     ``--lang``: each submission's results and feedback are in the language ``i18n.choose`` picks for
     it; the class pages (summary, manual) in ``lang``, English under ``auto``. ``after_due_date``
-    lists the checks shown after the due date in the feedback."""
+    lists the checks shown after the due date in the feedback. ``blind`` leaves the submitters' names
+    out of manual.html and manual.csv (anonymous grading of the free-response answers)."""
     from .. import manual
     from ..engine import results
     from ..reports import write_reports
@@ -61,9 +64,13 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
 
         layers = isolation.check(insecure=limits.insecure)
         run = results.Run(isolation=layers.describe(), insecure=layers.insecure)
+    outdir.check_apart(out, paths)
     out = outdir.prepare(out)
     outdir.check_reusable(out, assignment)
     subs = api.find_submissions(paths, assignment)
+    clash = outdir.conflicts(out, [sub.name for sub in subs])
+    if clash:
+        raise outdir.UnsafeOutput(_clash_message(out, clash))
     api.preload(summary=len(subs) > 1)
     outdir.clear_previous(out)
     outdir.write_manifest(out, assignment, [sub.name for sub in subs] + OUTPUT_FILES)
@@ -75,11 +82,14 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
             row["submitters"] = people[row["submission"]]
     run = dataclasses.replace(run, time_budget=total_time or api.time_budget(limits, len(batch.questions)))
     free = manual.questions(assignment)
-    results.write_gradebook(assignment, batch.rows, out, batch.questions, run, manual=free, points=batch.points)
     page_lang = lang if lang in i18n.LANGUAGES else i18n.DEFAULT
+    results.write_gradebook(assignment, batch.rows, out, batch.questions, run, manual=free, points=batch.points,
+                            summary_lang=page_lang)
     if free and subs:
         answers = manual.collect(assignment, subs)
-        manual.write(out, assignment, answers, lang=page_lang)
+        names = None if blind else {sub.name: "; ".join(p.get("name") or p.get("sid") or "" for p in sub.submitters)
+                                    for sub in subs}
+        manual.write(out, assignment, answers, lang=page_lang, submitters=names)
     write_reports(out, summary=True, lang=page_lang, after_due_date=after_due_date)
     return batch.rows
 
@@ -90,6 +100,12 @@ def counts(rows: list[dict]) -> dict[str, int]:
     status = [r.get("status", "graded") for r in rows]
     return {"graded": sum(s != "not graded" for s in status), "not graded": status.count("not graded"),
             "timed out": status.count("timed out"), "grader errors": sum(bool(r.get("grader_errors")) for r in rows)}
+
+
+def _clash_message(out: Path, names: list[str]) -> str:
+    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+    return (f"{out} holds files the kit did not write where submissions' folders go ({shown}): "
+            f"they are left alone; use another folder")
 
 
 def _refuse(message: str) -> int:
@@ -114,8 +130,13 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     if missing:
         return usage(f"no such file or folder: {', '.join(missing)}")
     try:  # before the sandbox check, which creates nothing: an unusable --out is the user's to fix first
+        outdir.check_apart(args.out, args.paths)  # before prepare, which may create it
         out = outdir.prepare(args.out)
         outdir.check_reusable(out, args.assignment)
+        subs = api.find_submissions(args.paths, args.assignment)
+        clash = outdir.conflicts(out, [sub.name for sub in subs])
+        if clash:
+            raise outdir.UnsafeOutput(_clash_message(args.out, clash))
     except outdir.UnsafeOutput as exc:
         return _refuse(f"refusing --out: {exc}")
     from ..engine import isolation
@@ -130,14 +151,16 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     if layers.insecure:
         print("autograder: WARNING: --insecure: student code runs WITHOUT kernel isolation: it may read and "
               "change whatever this user can. Every results.json and the gradebook record it.", file=sys.stderr)
-    if not api.find_submissions(args.paths, args.assignment):
+    if not subs:
         print(f"autograder: warning: no submissions found in {', '.join(map(str, args.paths))} "
               f"(looked for {', '.join(api.SUFFIXES)} files, or one subfolder per submission)", file=sys.stderr)
     run_ = Run(isolation=layers.describe(), insecure=layers.insecure)
     rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run_,
                        total_time=args.submission_time_limit, lang=args.lang,
-                       after_due_date=args.after_due_date)
+                       after_due_date=args.after_due_date, blind=args.blind)
     n = counts(rows)
+    if not os.environ.get("AUTOGRADER_SECRET"):  # once per run, beside the counts, where progress cannot bury it
+        print(SECRET_WARNING, file=sys.stderr)
     print(f"{len(rows)} submission{'s' * (len(rows) != 1)}: {n['graded']} graded, {n['not graded']} not graded, "
           f"{n['timed out']} timed out, {n['grader errors']} with grader errors; "
           f"gradebook in {args.out / 'gradebook.csv'}", file=sys.stderr)

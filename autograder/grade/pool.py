@@ -101,7 +101,8 @@ class Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, file=self.stream, ncols=80, unit="sub", dynamic_ncols=False, leave=True,
-                            bar_format="{n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining} {postfix}")
+                            # tqdm puts ", " before a postfix itself
+                            bar_format="{n_fmt}/{total_fmt} |{bar}| {elapsed}<{remaining}{postfix}")
             self.bar.set_postfix_str("0 problems", refresh=False)
         self._restarted = False
 

@@ -158,10 +158,64 @@ def test_a_gradescope_export_names_its_submitters(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("text", ["", ": not yaml: [", "- a list\n", "a: 1\n"])
+# What Gradescope's "Export Submissions" writes: Ruby symbols as keys, Ruby-tagged values (a BigDecimal
+# score, a hash with indifferent access), a timestamp; a group of two and a student alone.
+GRADESCOPE_EXPORT = """\
+---
+submission_271828182:
+  :submitters:
+  - :name: Ada Lovelace
+    :sid: '1001'
+    :email: ada@example.edu
+  - :name: Alan Turing
+    :sid: '1002'
+    :email: alan@example.edu
+  :created_at: 2026-11-20 10:00:00.123456000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.17e2
+  :status: processed
+  :results: !ruby/hash:ActiveSupport::HashWithIndifferentAccess
+    score: !ruby/object:BigDecimal 18:0.17e2
+    tests: []
+  :history: []
+submission_314159265:
+  :submitters:
+  - :name: Grace Hopper
+    :sid: '1003'
+    :email: grace@example.edu
+  :created_at: 2026-11-21 09:30:00.000000000 -08:00
+  :score: !ruby/object:BigDecimal 18:0.15e2
+  :status: processed
+"""
+
+
+def test_a_real_gradescope_export_with_ruby_tags_names_its_submitters(tmp_path: Path, capsys) -> None:
+    (tmp_path / api.GRADESCOPE_METADATA).write_text(GRADESCOPE_EXPORT)
+    assert api.read_metadata(tmp_path) == {
+        "submission_271828182": [{"name": "Ada Lovelace", "sid": "1001", "email": "ada@example.edu"},
+                                 {"name": "Alan Turing", "sid": "1002", "email": "alan@example.edu"}],
+        "submission_314159265": [{"name": "Grace Hopper", "sid": "1003", "email": "grace@example.edu"}],
+    }
+    assert capsys.readouterr().err == ""
+
+
+def test_an_unknown_tag_constructs_nothing(tmp_path: Path) -> None:
+    """The loader stays safe: a Python tag is read as the plain value it tags, never run."""
+    (tmp_path / api.GRADESCOPE_METADATA).write_text(
+        "s:\n  :submitters:\n  - :name: !!python/object/apply:os.system ['echo pwned']\n")
+    assert api.read_metadata(tmp_path) == {"s": [{"name": "['echo pwned']"}]}
+
+
+@pytest.mark.parametrize("text", ["", "- a list\n", "a: 1\n"])
 def test_unusable_metadata_names_nobody(tmp_path: Path, text: str) -> None:
     (tmp_path / api.GRADESCOPE_METADATA).write_text(text)
     assert api.read_metadata(tmp_path) == {}
+
+
+def test_unreadable_metadata_says_so_in_one_line(tmp_path: Path, capsys) -> None:
+    (tmp_path / api.GRADESCOPE_METADATA).write_text(": not yaml: [")
+    assert api.read_metadata(tmp_path) == {}
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("autograder: warning:") and "cannot be read" in err[0], err
 
 
 def test_metadata_behind_a_link_is_not_read(tmp_path: Path) -> None:

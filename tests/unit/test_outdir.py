@@ -8,6 +8,8 @@ import stat
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from autograder import outdir
 
 
@@ -33,6 +35,46 @@ def test_write_replaces_a_planted_link_instead_of_writing_through_it(tmp_path: P
     outdir.write(tmp_path / "out", "results.json", "new")
     assert victim.read_text() == "keep"
     assert not (tmp_path / "out" / "results.json").is_symlink()
+
+
+def test_a_file_at_a_folders_name_is_refused_never_unlinked(tmp_path: Path) -> None:
+    """A student's notebook where a submission's folder goes (``--out`` = the submissions) is kept."""
+    (tmp_path / "a.ipynb").write_text("the student's work")
+    with pytest.raises(outdir.UnsafeOutput, match="is a file"):
+        outdir.write(tmp_path, "a.ipynb/results.json", "{}")
+    assert (tmp_path / "a.ipynb").read_text() == "the student's work"
+
+
+def test_a_link_at_a_folders_name_is_replaced_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "a").symlink_to(tmp_path / "elsewhere")
+    outdir.write(tmp_path / "out", "a/results.json", "{}")
+    assert (tmp_path / "out" / "a").is_dir() and not (tmp_path / "out" / "a").is_symlink()
+    assert os.listdir(tmp_path / "elsewhere") == []
+
+
+@pytest.mark.parametrize("out, path", [(".", "."), ("subs/out", "subs"), ("out", "out/a.ipynb"),
+                                       ("link", "subs")])
+def test_a_results_folder_overlapping_the_submissions_is_refused(tmp_path: Path, out: str, path: str) -> None:
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "subs")
+    with pytest.raises(outdir.UnsafeOutput, match="submissions"):
+        outdir.check_apart(tmp_path / out, [tmp_path / path])
+
+
+def test_a_results_folder_apart_from_the_submissions_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "subs").mkdir()
+    outdir.check_apart(tmp_path / "subs-out", [tmp_path / "subs", tmp_path / "subs2" / "a.ipynb"])
+
+
+def test_conflicts_are_files_the_previous_run_did_not_write(tmp_path: Path) -> None:
+    for name in ("mine.ipynb", "listed.ipynb"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / outdir.MANIFEST).write_text('{"assignment": "access", "entries": ["listed.ipynb"]}')
+    names = ["mine.ipynb", "listed.ipynb", "folder", "absent"]
+    assert outdir.conflicts(tmp_path, names) == ["mine.ipynb"]
 
 
 def _zip(entries: list[zipfile.ZipInfo]) -> bytes:

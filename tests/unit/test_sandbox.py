@@ -37,3 +37,22 @@ def test_reading_ahead_is_bounded_and_a_closed_channel_is_the_childs_end(tmp_pat
     assert len(box._buf) <= READ_AHEAD  # never the whole pipe at once
     with pytest.raises(ChildGone, match="gone"):
         box._read(4 * READ_AHEAD, time.monotonic() + 5)
+
+
+# ------------------------------------------------------------------ /proc through psutil
+
+def test_pss_is_psutils_and_falls_back_to_the_resident_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog's memory reading comes from psutil: PSS, else (smaps unreadable) RSS, else 0."""
+    import psutil
+
+    from autograder.engine.sandbox import _pss
+
+    assert _pss(os.getpid()) > 0
+
+    def denied(self: psutil.Process) -> None:
+        raise psutil.AccessDenied(self.pid)
+
+    monkeypatch.setattr(psutil.Process, "memory_full_info", denied)
+    monkeypatch.setattr(psutil.Process, "memory_info", lambda self: type("M", (), {"rss": 12345})())
+    assert _pss(os.getpid()) == 12345
+    assert _pss(2**22 + 12345) == 0  # no such process (beyond pid_max's default)
