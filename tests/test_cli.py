@@ -86,6 +86,30 @@ def test_unusable_out_is_refused_before_grading(tmp_path):
     assert time.monotonic() - started < 20, "refused only after grading"
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_grader_file_the_runner_refuses_is_one_line_and_exit_2(tmp_path, jobs):
+    """An instructor's grader that pytest would run differently (here a parametrize) stops the run before any
+    submission is graded, in the parent or in the pool's workers: one line naming the test, exit 2, no results."""
+    import shutil
+
+    kit = tmp_path / "kit"  # a copy of the package, its tied graders edited; `python -m` from there imports it
+    shutil.copytree(ROOT / "autograder", kit / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    graders = kit / "autograder" / "graders" / "test_tied.py"
+    rule = "def test_untie_computes_the_same_function(student, rng):"
+    assert rule in graders.read_text()
+    graders.write_text(graders.read_text().replace(
+        rule, '@pytest.mark.parametrize("k", [1, 2])\ndef test_untie_computes_the_same_function(student, rng, k):'))
+    subs = tmp_path / "subs"
+    for name in ("a", "b"):
+        compose("tied", None, subs / f"{name}.ipynb")
+    run = subprocess.run([sys.executable, "-m", "autograder", "grade", "tied", str(subs), "--out",
+                          str(tmp_path / "out"), "--jobs", jobs], cwd=kit, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and "test_untie_computes_the_same_function" in lines[0] and "parametrize" in lines[0], lines
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("where", ["same", "out inside", "path inside"])
 def test_out_overlapping_the_submissions_is_refused_and_deletes_nothing(tmp_path, where):
     """--out that is, lies in, or holds a PATH would put a folder per student where their notebooks are."""

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 DEFAULT_SECRET = "d2l-autograder-development-secret"
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 FIXTURES = ("student", "rng")
+CONFTEST_FIXTURES = frozenset({"_student", *FIXTURES})  # what graders/conftest.py defines for plain pytest
 ERROR_HINT = N_("this check could not be run: the autograder failed on it (a problem in the grader, not in "
                 "your code). You keep its points, and your instructor has been told.")
 # snapshot.MissingName's message, said in the student's language (snapshot.py is child-side: no i18n there)
@@ -170,14 +171,45 @@ def grader_module(assignment: str) -> ModuleType:
 
 def rules(assignment: str) -> list[Rule]:
     """The grader tests of an assignment, in file order, with their question marks."""
-    return collect(grader_module(assignment))
+    module = grader_module(assignment)
+    if module.__package__:  # the graders' conftest.py: pytest would give its fixtures to every test
+        conftest = importlib.import_module(f"{module.__package__}.conftest")
+        _refuse_fixtures(conftest, allowed=CONFTEST_FIXTURES)
+    return collect(module)
+
+
+def _fixture_marker(obj: object) -> Any:
+    """pytest's fixture marker of ``obj`` (its scope, autouse, ...), or None when it is not a fixture."""
+    from _pytest.fixtures import getfixturemarker  # pytest's own test for a fixture (pytest re-exports none)
+
+    return getfixturemarker(obj)
+
+
+def _refuse_fixtures(module: ModuleType, allowed: frozenset[str] = frozenset()) -> None:
+    """``GraderFileError`` for a fixture the runner does not give (or give as pytest would): any fixture of a grader
+    file, and in its conftest any but the runner's own (never autouse, which pytest would run around every test)."""
+    for name, obj in vars(module).items():
+        marker = _fixture_marker(obj)
+        if marker is None:
+            continue
+        if name not in allowed or getattr(marker, "autouse", False):
+            raise GraderFileError(f"{module.__name__}.{name}: fixtures other than {' and '.join(FIXTURES)} (and "
+                                  f"autouse fixtures) are not supported by the grading runner")
 
 
 def collect(module: ModuleType) -> list[Rule]:
     """The rules of a grader module; ``GraderFileError`` for anything not run here as pytest would run it."""
     where = module.__name__
+    if "pytestmark" in vars(module):
+        raise GraderFileError(f"{where}: a module-level pytestmark is not supported by the grading runner (it would "
+                              f"apply to every test under pytest); mark each test with @pytest.mark.question only")
+    if vars(module).get("__test__", True) is False:
+        raise GraderFileError(f"{where}: __test__ = False makes pytest collect nothing from this grader file")
+    _refuse_fixtures(module)
     out: list[Rule] = []
     for name, obj in vars(module).items():
+        if getattr(obj, "__test__", True) is False:
+            continue  # pytest does not collect it either: a helper, not a rule
         if name.startswith("Test") and inspect.isclass(obj):
             raise GraderFileError(f"{where}.{name}: test classes are not supported by the grading runner; "
                                   f"write module-level test functions")

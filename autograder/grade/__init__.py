@@ -155,9 +155,15 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
         print(f"autograder: warning: no submissions found in {', '.join(map(str, args.paths))} "
               f"(looked for {', '.join(api.SUFFIXES)} files, or one subfolder per submission)", file=sys.stderr)
     run_ = Run(isolation=layers.describe(), insecure=layers.insecure)
-    rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run_,
-                       total_time=args.submission_time_limit, lang=args.lang,
-                       after_due_date=args.after_due_date, blind=args.blind)
+    from ..engine.runner import GraderFileError
+
+    try:
+        rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run_,
+                           total_time=args.submission_time_limit, lang=args.lang,
+                           after_due_date=args.after_due_date, blind=args.blind)
+    except GraderFileError as exc:  # found when the graders load, before any submission is graded
+        _remove_if_made(out, args.out)
+        return _refuse(f"the graders of {args.assignment} cannot be used: {exc}")
     n = counts(rows)
     if not os.environ.get("AUTOGRADER_SECRET"):  # once per run, beside the counts, where progress cannot bury it
         print(SECRET_WARNING, file=sys.stderr)
@@ -168,8 +174,11 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
 
 
 def _remove_if_made(out: Path, given: Path) -> None:
-    """Undo ``prepare``'s creation of an empty results folder when grading is refused afterwards."""
+    """Undo ``prepare``'s creation of a results folder when grading is refused afterwards: it goes when it holds
+    nothing, or only the manifest this run began (a folder with anything else stays)."""
     try:
+        if os.listdir(out) == [outdir.MANIFEST]:
+            os.unlink(out / outdir.MANIFEST)
         if not os.listdir(out):
             os.rmdir(out)
     except OSError:

@@ -73,7 +73,8 @@ exit status:
   0  grading ran (whatever the scores; the last line counts graded, not
      graded, timed out and grader errors)
   2  nothing was graded: a usage error, an unknown assignment, an unusable
-     --out, or a sandbox that cannot isolate student code (--insecure grades
+     --out, a grader file the runner refuses (it names the test and why),
+     or a sandbox that cannot isolate student code (--insecure grades
      anyway, on a machine you trust: recorded in every results.json and the
      gradebook)
 """

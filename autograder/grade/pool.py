@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .. import i18n
-from ..engine.runner import Rule, not_graded, question_order, time_budget
+from ..engine.runner import GraderFileError, Rule, not_graded, question_order, time_budget
 from ..engine.sandbox import STARTUP_LIMIT, Limits
 from ..engine.student import MAX_RESTARTS
 from ..paths import SOURCE_ROOT as ROOT  # the folder holding the autograder package this process runs
@@ -231,6 +231,8 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
                     retire(w, i18n.defer("the grading process died while grading this submission"))
                     continue
                 msg = json.loads(line)
+                if msg["event"] == "refused":  # the grader file cannot be used: nothing is graded
+                    raise GraderFileError(str(msg.get("reason")))
                 if msg["event"] == "hello":
                     rules, w.ready = [rule_from(r) for r in msg["rules"]], True
                     bar.ready()

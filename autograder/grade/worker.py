@@ -29,7 +29,12 @@ def main() -> int:
 
     preload()  # before the first submission's code runs
 
-    rules = runner.rules(assignment)
+    try:
+        rules = runner.rules(assignment)
+    except runner.GraderFileError as exc:  # the instructor's to fix: the parent refuses the run with it
+        proto.write(json.dumps({"event": "refused", "reason": str(exc)}) + "\n")
+        zygote.close()
+        return 2
     proto.write(json.dumps({"event": "hello", "rules": [rule_fields(r) for r in rules]}) + "\n")
     try:
         for line in sys.stdin:

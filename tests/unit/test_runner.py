@@ -130,10 +130,33 @@ def test_the_init_graders_are_collected_with_their_declared_rules():
      + "def test_b(student):\n    pass\n", "must name earlier tests"),
     (MARK + 'def test_a(student):\n    pass\n@pytest.mark.question("r", needs="test_a")\n'
      "def test_b(student):\n    pass\n", "must name earlier tests of question 'r'"),
+    ("pytestmark = pytest.mark.skip\n" + MARK + "def test_a(student):\n    pass\n", "module-level pytestmark"),
+    ("@pytest.fixture(autouse=True)\ndef setup():\n    pass\n" + MARK + "def test_a(student):\n    pass\n",
+     "fixtures other than student and rng"),
+    ("@pytest.fixture\ndef data():\n    return 1\n" + MARK + "def test_a(student):\n    pass\n",
+     "fixtures other than student and rng"),
+    ("__test__ = False\n" + MARK + "def test_a(student):\n    pass\n", "collect nothing"),
 ])
 def test_what_pytest_would_run_differently_is_refused_with_a_message(source, message):
     with pytest.raises(GraderFileError, match=message):
         collect(_module(source))
+
+
+def test_a_test_pytest_would_not_collect_is_not_a_rule():
+    """``__test__ = False`` on a function: pytest leaves it out, and so does the runner."""
+    rules = collect(_module(MARK + "def test_a(student):\n    pass\n" + MARK + "def test_b(student):\n    pass\n"
+                            + "test_b.__test__ = False\n"))
+    assert [r.name for r in rules] == ["test_a"]
+
+
+def test_the_graders_conftest_gives_only_the_runners_fixtures():
+    """The shipped conftest.py passes the check that refuses other fixtures, autouse ones above all."""
+    assert [r.question for r in runner.rules("access")][0] == "param_shapes"
+    import autograder.graders.conftest as conftest
+
+    runner._refuse_fixtures(conftest, allowed=runner.CONFTEST_FIXTURES)
+    with pytest.raises(GraderFileError, match="conftest._student"):
+        runner._refuse_fixtures(conftest)
 
 
 def test_refusals_name_the_test():
