@@ -142,12 +142,16 @@ def build_parser() -> Parser:
                          help="list the checks marked after_due_date (and their hints) in the feedback")
 
     samples = sub.add_parser("samples", help="write sample submissions (reference answers, bundled mistakes)",
-                             description="Write DEST/reference.ipynb (the student notebook with the reference "
-                                         "answers) and DEST/<mistake>.ipynb for every bundled mistake.",
+                             description="Write DEST/reference.ipynb (the student notebook of the --lang edition "
+                                         "with the reference answers) and DEST/<mistake>.ipynb for every bundled "
+                                         "mistake.",
                              epilog="exit status: 0 written; 2 usage error.", formatter_class=fmt)
     samples.add_argument("assignment", choices=assignments(), metavar="ASSIGNMENT",
                          help=f"one of: {', '.join(assignments())}")
     samples.add_argument("dest", type=Path, metavar="DEST", help="folder to write the notebooks into")
+    samples.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.DEFAULT,
+                         help="the edition whose student notebook the samples are made from: en (default) or zh "
+                              "(NAME.zh.ipynb, graded in Chinese)")
 
     assign = sub.add_parser("assign", help="regenerate assignments/ and dist/otter/ from solutions/ (otter assign)",
                             description="Run otter assign on every edition of solutions/NAME.ipynb and write the "
