@@ -16,7 +16,8 @@ magics as ``get_ipython()`` calls) is read back into the same cells.
 
 A notebook made by ``make assign`` says which edition it is (``metadata.autograder.lang``):
 ``Submission.lang``; a script exported from one ("Download as Python") keeps its otter init cell,
-``grader = otter.Notebook("access.zh.ipynb")``, whose file name says the same (``script_edition``). What the loader tells the student (notes, the reason a submission cannot be
+``grader = otter.Notebook("access.zh.ipynb")``, whose file name says the same (``script_edition``).
+What the loader tells the student (notes, the reason a submission cannot be
 read, the labels that name cells) is in the language ``i18n.choose`` picks from the ``lang``
 requested and that metadata.
 """
