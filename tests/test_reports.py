@@ -165,7 +165,8 @@ def _graded_in(lang: str, name: str) -> tuple[dict, dict]:
         title = _(check)
     test = {"name": f"get_parameter: {title}", "score": 0.0, "max_score": 1.0, "status": "failed", "output": hint,
             "visibility": "visible", "tags": ["get_parameter"],
-            "extra_data": {"rule": "test_get_parameter_returns_the_registered_object_for_every_name", "outcome": "failed", "check": check,
+            "extra_data": {"rule": "test_get_parameter_returns_the_registered_object_for_every_name",
+                           "outcome": "failed", "check": check,
                            "hint_source": hint.source}}
     results = {"score": 0.0, "output": "", "tests": [test], "extra_data": {"lang": lang}}
     row = {"submission": name, "total": 0.0, "max_total": 1.0, "status": "graded", "lang": lang,
