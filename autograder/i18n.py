@@ -175,12 +175,12 @@ def say(source: Any, lang: str) -> str:
     return "".join(out)
 
 
-def _(message: str) -> str:
+def _(message: str) -> Text:
     """``message`` translated into the active language (itself when it has no translation), as a ``Text``."""
     return Text(translations(_active.get()).gettext(message), [{"id": message}])
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
+def ngettext(singular: str, plural: str, n: int) -> Text:
     """The singular or plural form for ``n``, translated into the active language, as a ``Text``."""
     return Text(translations(_active.get()).ngettext(singular, plural, n),
                 [{"id": singular, "plural": plural, "n": int(n)}])
