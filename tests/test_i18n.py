@@ -401,3 +401,38 @@ def test_the_hint_check_catches_an_english_hint(tmp_path):
         for child in ast.iter_child_nodes(node):
             hints.parents[id(child)] = node
     assert hints.translated(next(n for n in ast.walk(tree) if isinstance(n, ast.Assert)).msg)
+
+
+# ---------------------------------------------------------------- one vocabulary: d2l-zh's
+
+# A term the kit's Chinese once used -> d2l-zh's own (parameters.md, deferred-init.md: 参数名称, "将抛出一个错误",
+# 延后初始化). The notebooks and the feedback catalog say the same thing the same way.
+NOT_D2L_ZH = {"引发": "抛出", "惰性": "延后初始化", "名字": "名称", "主观题": "简答题"}
+
+
+def _zh_notebooks() -> list[Path]:
+    return sorted([*ROOT.glob("solutions/*.zh.ipynb"), *ROOT.glob("assignments/*/*.zh.ipynb")])
+
+
+def test_notebooks_and_catalog_use_d2l_zhs_terms(catalog):
+    texts = {str(p.relative_to(ROOT)): "".join("".join(c["source"]) for c in json.loads(p.read_text("utf-8"))["cells"])
+             for p in _zh_notebooks()}
+    texts["autograder.po"] = "\n".join(m.string if isinstance(m.string, str) else "\n".join(m.string)
+                                       for m in catalog if m.id)
+    assert len(texts) == 7
+    found = [f"{where}: {term} (d2l-zh: {d2l})" for where, text in texts.items()
+             for term, d2l in NOT_D2L_ZH.items() if term in text]
+    assert not found, found
+
+
+def test_zh_notebooks_cite_the_book_by_section_and_number_their_questions():
+    """A reader of d2l-zh finds a section by its number, not by a file of the book's repository; every question
+    heading reads 问题N（…）, as in the other notebooks."""
+    for path in _zh_notebooks():
+        cells = json.loads(path.read_text("utf-8"))["cells"]
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "chapter_" not in text and ".md`" not in text, path
+        headings = re.findall(r"\*\*问题[^*]{0,40}\*\*", text)
+        assert headings and all(re.match(r"\*\*问题\d+（", h) for h in headings), (path, headings)
+        numbers = [int(re.sub(r"\D.*", "", h.removeprefix("**问题"))) for h in headings]
+        assert numbers == list(range(1, len(numbers) + 1)), (path, numbers)
