@@ -25,13 +25,18 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # Grade the bundled samples: for each assignment, the reference answers and every
-# realistic mistake in tests/submissions/ (composed into student notebooks).
+# realistic mistake in tests/submissions/ (composed into student notebooks); then the same
+# mistakes made in the Chinese notebook of `access` (feedback in Chinese, the same scores).
 demo: venv
 	@for a in access init tied; do \
-	  $(PY) -m autograder.samples $$a out/demo/$$a/submissions && \
+	  $(PY) -m autograder samples $$a out/demo/$$a/submissions && \
 	  $(PY) -m autograder grade $$a out/demo/$$a/submissions --out out/demo/$$a/graded --jobs $(JOBS) --quiet && \
 	  echo "== $$a: out/demo/$$a/graded/gradebook.csv" && (column -s, -t < out/demo/$$a/graded/gradebook.csv 2>/dev/null || cat out/demo/$$a/graded/gradebook.csv) || exit 1; \
 	done
+	@$(PY) -m autograder samples access out/demo/access.zh/submissions --lang zh && \
+	  $(PY) -m autograder grade access out/demo/access.zh/submissions --out out/demo/access.zh/graded --jobs $(JOBS) --quiet --lang zh && \
+	  echo "== access (中文版): out/demo/access.zh/graded/gradebook.csv, feedback in out/demo/access.zh/graded/*/feedback.md" && \
+	  (column -s, -t < out/demo/access.zh/graded/gradebook.csv 2>/dev/null || cat out/demo/access.zh/graded/gradebook.csv)
 
 # The summary's browser test needs Debian's chromium: installed here when running as root (as CI does);
 # as an ordinary user without it, that test is skipped and says why. The lint comes first: a lint or type

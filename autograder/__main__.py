@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "samples":
         from .samples import main as samples_main
 
-        return samples_main([args.assignment, str(args.dest)])
+        return samples_main([args.assignment, str(args.dest), "--lang", args.lang])
     from .assign import main as assign_main
 
     return assign_main([*args.names, *(["--no-run-tests"] if args.no_run_tests else [])])

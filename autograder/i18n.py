@@ -25,6 +25,8 @@ import ast
 import contextlib
 import contextvars
 import gettext
+import re
+import string
 import tokenize
 from collections.abc import Iterator
 from functools import lru_cache
@@ -85,14 +87,103 @@ def using(lang: str) -> Iterator[str]:
         _active.reset(token)
 
 
-def _(message: str) -> str:
-    """``message`` translated into the active language (itself when it has no translation)."""
-    return translations(_active.get()).gettext(message)
+class Text(str):
+    """A translated string that remembers how it was made: its template (msgid) and the values formatted into it,
+    part by part when strings were concatenated. ``_`` and ``ngettext`` return one; ``format`` and ``+`` keep it.
+    So a hint said in one language can be said again in another (``say``), and two students who made the same
+    mistake in two editions are one failure group in the class summary. Anything else (an f-string, ``join``)
+    gives a plain ``str``: it is said only as it is.
+
+    ``source`` is plain JSON data: a list of parts, each a literal string or ``{"id": msgid, "fields": {field:
+    value}}`` (``"plural"`` and ``"n"`` too for ``ngettext``), where a field is a placeholder as written
+    (``name!r``, ``x:.3f``) and its value the text it was formatted to, or the source of a nested ``Text``."""
+
+    source: list[Any]
+
+    def __new__(cls, text: str, source: list[Any]) -> Text:
+        """``text`` as said, made from ``source``."""
+        self = super().__new__(cls, text)
+        self.source = source
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its source (a grading worker's results)."""
+        return (Text, (str(self), self.source))
+
+    def format(self, *args: Any, **kwargs: Any) -> Text:
+        """``str.format``, remembering each placeholder's formatted value (for a template: one part)."""
+        text = str.format(self, *args, **kwargs)
+        if len(self.source) != 1 or not isinstance(self.source[0], dict) or self.source[0].get("fields"):
+            return Text(text, [text])  # formatting a concatenation or a formatted text: only as it is
+        fmt = string.Formatter()
+        fields: dict[str, Any] = {}
+        try:
+            for _lit, name, spec, conv in fmt.parse(self):
+                if name is None or not name or name.isdigit():
+                    if name is not None:  # positional fields: say it only as it is
+                        return Text(text, [text])
+                    continue
+                value, _key = fmt.get_field(name, args, kwargs)
+                key = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+                if isinstance(value, Text) and not conv and not spec:
+                    fields[key] = {"text": value.source}
+                else:
+                    fields[key] = fmt.format_field(fmt.convert_field(value, conv), spec or "")
+        except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+            return Text(text, [text])
+        return Text(text, [{**self.source[0], "fields": fields}])
+
+    def __add__(self, other: str) -> Text:
+        """Concatenation keeps both sources."""
+        return Text(str.__add__(self, other), self.source + _parts(other))
+
+    def __radd__(self, other: str) -> Text:
+        """A literal before a Text keeps the Text's source."""
+        return Text(str.__add__(other, self), _parts(other) + self.source)
 
 
-def ngettext(singular: str, plural: str, n: int) -> str:
-    """The singular or plural form for ``n``, translated into the active language."""
-    return translations(_active.get()).ngettext(singular, plural, n)
+def _parts(text: str) -> list[Any]:
+    return list(text.source) if isinstance(text, Text) else [str(text)]
+
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def say(source: Any, lang: str) -> str:
+    """A ``Text.source`` said in ``lang``: each template translated, its placeholders filled with the values it
+    was made with (a nested text said in ``lang`` too)."""
+    out = []
+    for part in source if isinstance(source, list) else [source]:
+        if not isinstance(part, dict):
+            out.append(str(part))
+            continue
+        t = translations(lang)
+        template = (t.ngettext(str(part["id"]), str(part["plural"]), int(part["n"])) if "plural" in part
+                    else t.gettext(str(part["id"])))
+        fields = part.get("fields") or {}
+        if not fields:
+            out.append(template)
+            continue
+
+        def fill(m: re.Match[str], fields: dict[str, Any] = fields) -> str:
+            if m[1] is None:
+                return m[0][0]  # {{ or }}
+            value = fields.get(m[1], m[0])
+            return say(value["text"], lang) if isinstance(value, dict) else str(value)
+
+        out.append(_FIELD.sub(fill, template))
+    return "".join(out)
+
+
+def _(message: str) -> Text:
+    """``message`` translated into the active language (itself when it has no translation), as a ``Text``."""
+    return Text(translations(_active.get()).gettext(message), [{"id": message}])
+
+
+def ngettext(singular: str, plural: str, n: int) -> Text:
+    """The singular or plural form for ``n``, translated into the active language, as a ``Text``."""
+    return Text(translations(_active.get()).ngettext(singular, plural, n),
+                [{"id": singular, "plural": plural, "n": int(n)}])
 
 
 def N_(message: str) -> str:

@@ -38,7 +38,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from markupsafe import Markup
 
-from . import outdir
+from . import i18n, outdir
+from .i18n import N_
 
 if TYPE_CHECKING:
     import gettext
@@ -47,7 +48,14 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["write_feedback", "write_summary", "write_reports", "write_manual_page", "normalize_hint", "environment"]
+HTML_LANG = {"zh": "zh-CN"}  # <html lang>: the catalog's language as BCP 47 (simplified Chinese, as d2l-zh)
 LATER = ("after_due_date", "after_published")  # Gradescope's visibilities shown once the due date has passed
+# Gradescope's visibilities and a gradebook row's statuses (``results.status``) are keys: shown, they are words
+# of the page's language.
+VISIBILITIES = {"visible": N_("visible"), "hidden": N_("hidden"), "after_due_date": N_("after due date"),
+                "after_published": N_("after published")}
+STATUSES = {"graded": N_("graded"), "not graded": N_("not graded"), "timed out": N_("timed out"),
+            "grader error": N_("grader error")}
 
 
 @lru_cache(maxsize=None)
@@ -63,7 +71,7 @@ def environment(lang: str = "en") -> jinja2.Environment:
                              trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
     env.install_gettext_translations(  # type: ignore[attr-defined]  # the jinja2.ext.i18n extension adds it
         i18n.translations(lang), newstyle=True)
-    env.globals.update(num=_num, img=_img)
+    env.globals.update(num=_num, img=_img, html_lang=HTML_LANG.get(lang, lang))
     env.filters["wbr"] = _wbr
     return env
 
@@ -97,6 +105,8 @@ class _Check:
     visibility: str
     outcome: str = ""  # "passed", "failed" or "error" (the grader failed: the student keeps the points)
     rule: str = ""  # the grader test's name (``extra_data.rule``), else the title
+    check: str = ""  # the check name's msgid (``extra_data.check``): the summary says it in its own language
+    source: Any = None  # how the hint was made (``extra_data.hint_source``, an ``i18n.Text``'s), for ``i18n.say``
 
     @property
     def error(self) -> bool:
@@ -117,7 +127,7 @@ def _checks(results: dict) -> list[_Check]:
         outcome = str(extra.get("outcome") or ("passed" if passed else "failed"))
         out.append(_Check(question, title, score, max_score, passed and outcome != "error",
                           str(t.get("output") or ""), str(t.get("visibility", "visible")), outcome,
-                          str(extra.get("rule") or title)))
+                          str(extra.get("rule") or title), str(extra.get("check") or ""), extra.get("hint_source")))
     return out
 
 
@@ -268,21 +278,21 @@ def _feedback_md(assignment: str, submission: str, total: float, max_total: floa
     _ = _gettext(lang).gettext
     # _() outside the f-strings: Babel extracts no call inside an f-string's braces
     title = _("Feedback: %(assignment)s") % {"assignment": assignment}
-    said = _("Submission:")
+    said = _("Submission: %(submission)s") % {"submission": _md(submission)}  # no space after "提交："
     score = _score_lines(lang, total, max_total, manual)["lines"]
-    happened, note = _("What happened"), _("Note:")
-    lines = [f"# {_md(title)}", "", f"{said} {_md(submission)}", "", *(f"**{_md(x)}**  " for x in score[:-1]),
+    happened = _("What happened")
+    lines = [f"# {_md(title)}", "", said, "", *(f"**{_md(x)}**  " for x in score[:-1]),
              f"**{_md(score[-1])}**", "", f"## {happened}", ""]
     lines += [f"- {_md(m)}" for m in messages] or [_("Your code ran without errors.")]
     if notes:
-        lines += ["", *(f"- {note} {_md(m)}" for m in notes)]
+        lines += ["", *("- " + _("Note: %(note)s") % {"note": _md(m)} for m in notes)]
     for question, checks in groups.items():
         score, max_score = sum(c.score for c in checks), sum(c.max_score for c in checks)
         lines += ["", f"## {_md(question)}: {_num(score)} / {_num(max_score)}", ""]
         seen = set(messages)
         shown, later, hidden = _split(checks, after_due_date)
         for c in shown:
-            tag = f" _({_md(c.visibility.replace('_', ' '))})_" if c.visibility != "visible" else ""
+            tag = f" _({_md(_(VISIBILITIES.get(c.visibility, c.visibility)))})_" if c.visibility != "visible" else ""
             lines.append(f"- {PASS if c.passed else ERROR if c.error else FAIL} {_md(c.title)}{tag}")
             if c.error:
                 lines.append(f"  > {_md(c.hint)}")
@@ -318,7 +328,8 @@ def _feedback_html(assignment: str, submission: str, total: float, max_total: fl
         shown, later, hidden = _split(checks, after_due_date)
         items, seen = [], set(messages)  # a hint that repeats a message above ("not graded: …") says so
         for c in shown:
-            item = {"title": c.title, "tag": c.visibility.replace("_", " ") if c.visibility != "visible" else "",
+            item = {"title": c.title, "tag": _(VISIBILITIES.get(c.visibility, c.visibility))
+                    if c.visibility != "visible" else "",
                     "failed": not c.passed and not c.error, "hint": "", "same": False,
                     "mark": PASS if c.passed else ERROR if c.error else FAIL,
                     "label": _("passed") if c.passed else _("could not be checked") if c.error else _("failed")}
@@ -437,11 +448,23 @@ def _charts(totals: list[float], max_total: float, rates: dict[str, float]) -> t
     return scores, _png(fig)
 
 
-def failure_groups(checks: Iterable[tuple[str, list[_Check]]]) -> list[dict]:
+def _said(c: _Check, lang: str) -> str:
+    """A check's hint in ``lang``: said again from how it was made (``hint_source``), else as it was written."""
+    if c.source:
+        try:
+            return i18n.say(c.source, lang)
+        except (KeyError, TypeError, ValueError):  # a results.json edited by hand: the hint as written
+            pass
+    return c.hint
+
+
+def failure_groups(checks: Iterable[tuple[str, list[_Check]]], lang: str = "en") -> list[dict]:
     """Every failure group, most frequent first: the failed checks (each submission's, by name) grouped
-    by question and ``normalize_hint``; each with one real example hint, the number of distinct hints,
-    the rules (check titles) it covers, and the submissions in it (a submission counts once per group).
-    "not graded" repeats on every check of a submission that never ran: those are counted apart."""
+    by question and ``normalize_hint`` of the hint in English, said again from its template and values
+    (``i18n.say``), so the same mistake made in the English and the Chinese notebook is one group; each
+    with one real example hint in ``lang``, the number of distinct hints, the rules (check titles) it
+    covers, and the submissions in it (a submission counts once per group). "not graded" repeats on
+    every check of a submission that never ran: those are counted apart."""
     members: dict[tuple[str, str], list[str]] = {}
     example: dict[tuple[str, str], str] = {}
     variants: dict[tuple[str, str], set[str]] = {}
@@ -450,14 +473,15 @@ def failure_groups(checks: Iterable[tuple[str, list[_Check]]]) -> list[dict]:
         for c in cs:
             if not _failed(c):
                 continue
-            key = (c.question, normalize_hint(c.hint) or "(no hint)")
-            example.setdefault(key, c.hint or "(no hint)")
-            variants.setdefault(key, set()).add(c.hint)
-            rules.setdefault(key, {})[c.title] = None
+            english = _said(c, i18n.DEFAULT)
+            key = (c.question, normalize_hint(english) or "(no hint)")
+            example.setdefault(key, _said(c, lang) or "(no hint)")
+            variants.setdefault(key, set()).add(english)
+            rules.setdefault(key, {})[i18n.translations(lang).gettext(c.check) if c.check else c.title] = None
             if name not in members.setdefault(key, []):
                 members[key].append(name)
     ranked = sorted(members, key=lambda k: (-len(members[k]), k))
-    return [{"question": k[0], "pattern": k[1], "hint": example[k], "variants": len(variants[k]),
+    return [{"question": k[0], "pattern": normalize_hint(example[k]), "hint": example[k], "variants": len(variants[k]),
              "rules": list(rules[k]), "students": members[k], "count": len(members[k])} for k in ranked]
 
 
@@ -543,7 +567,8 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         checks = _checks(_read_json(out / r["submission"] / "results.json", out) or {})
         failed.append((r["submission"], [c for c in checks if _failed(c)]))
         for c in checks:
-            e = per_rule.setdefault((c.question, c.rule), {"question": c.question, "title": c.title,
+            title = _(c.check) if c.check else c.title  # in the page's language, whichever edition was graded
+            e = per_rule.setdefault((c.question, c.rule), {"question": c.question, "title": title,
                                                             "points": c.max_score, "visibility": c.visibility,
                                                             "passed": 0, "failed": 0, "errors": 0})
             e["errors" if c.error else "passed" if c.passed else "failed"] += 1
@@ -552,13 +577,13 @@ def write_summary(out: Path, lang: str = "en") -> Path:
         n = e["passed"] + e["failed"] + e["errors"]
         e["share"] = e["passed"] / n if n else 0.0
         e["rate"], e["cls"], e["index"] = f"{100 * e['share']:.0f}%", pct_class(e["share"]), i
-        e["visibility"] = e["visibility"].replace("_", " ")
+        e["visibility"] = _(VISIBILITIES.get(e["visibility"], e["visibility"].replace("_", " ")))
     for key, rank in (("order", _ranks(rules, lambda e: e["index"])), ("rate", _ranks(rules, lambda e: e["share"])),
                       ("failed", _ranks(rules, lambda e: -e["failed"]))):
         for e, k in zip(rules, rank, strict=True):
             e.setdefault("rank", {})[key] = k
 
-    groups = failure_groups(failed)
+    groups = failure_groups(failed, lang)
     for key, rank in (("count", _ranks(groups, lambda g: -g["count"])),
                       ("question", _ranks(groups, lambda g: (questions.index(g["question"])
                                                              if g["question"] in questions else 99, -g["count"]))),
@@ -608,7 +633,7 @@ def write_summary(out: Path, lang: str = "en") -> Path:
                    else _num(m["score"]), "cls": ""} for q in manual_q]
         who = ", ".join(p.get("name") or p.get("sid") or "" for p in r.get("submitters") or [] if isinstance(p, dict))
         all_rows.append({"submission": r["submission"], "cells": cells, "total": float(r.get("total", 0.0)),
-                         "status": status[r["submission"]], "who": who})
+                         "status": _(STATUSES.get(status[r["submission"]], status[r["submission"]])), "who": who})
     now = datetime.datetime.now().astimezone()
     page = environment(lang).get_template("summary.html.j2").render(
         lang=lang, assignment=assignment, date=now.strftime("%Y-%m-%d %H:%M %Z").strip(), source=str(out),

@@ -22,7 +22,7 @@ import copy
 import json
 from pathlib import Path
 
-from . import paths
+from . import i18n, paths
 
 ANSWER_TAG = "otter_answer_cell"
 
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.samples", description=main.__doc__)
     parser.add_argument("assignment", choices=known, metavar="ASSIGNMENT", help=f"one of: {', '.join(known)}")
     parser.add_argument("dest", type=Path)
-    parser.add_argument("--lang", choices=("en", "zh"), default="en", help="the edition's notebooks (default en)")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.DEFAULT,
+                        help="the edition's notebooks (default en)")
     args = parser.parse_args(argv)
     try:
         repo = paths.checkout()

@@ -67,6 +67,18 @@ def test_every_usage_error_is_one_line_and_exit_2(args, phrase):
     assert not os.path.exists("/tmp/autograder-cli-never")
 
 
+def test_samples_writes_either_edition(tmp_path):
+    """``samples ASSIGNMENT DEST --lang zh`` composes the samples from the Chinese notebook (README's command)."""
+    import json
+
+    for lang, words in (("zh", "访问"), ("en", "Parameter")):
+        run = cli("samples", "access", tmp_path / lang, "--lang", lang)
+        assert run.returncode == 0, run.stderr
+        nb = json.loads((tmp_path / lang / "reference.ipynb").read_text(encoding="utf-8"))
+        assert nb["metadata"]["autograder"]["lang"] == lang
+        assert any(words in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
 def test_unusable_out_is_refused_before_grading(tmp_path):
     sub = compose("access", None, tmp_path / "a.ipynb")
     afile = tmp_path / "file"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -164,6 +165,43 @@ def test_a_failure_still_writes_results(built, workdir):
     (root / "source" / "ASSIGNMENT").write_text("no-such-assignment\n")
     results = run_autograder(root)
     assert results["score"] == 0 and "could not grade" in results["output"]
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_a_zh_notebook_is_graded_in_chinese(built, workdir):
+    """A submission made from the Chinese notebook gets its results.json in Chinese: hints, check names, notes."""
+    root = layout(built, workdir, "wrong-zh")
+    compose("access", MISTAKES / "gp_clone.py", root / "submission" / "access.zh.ipynb", lang="zh")
+    results = run_autograder(root)
+    failed = [t for t in results["tests"] if t["status"] == "failed"]
+    assert results["extra_data"]["lang"] == "zh" and 0 < results["score"] < max_score(results)
+    assert failed and {t["tags"][0] for t in failed} == {"get_parameter"}
+    assert all(HAN.search(t["name"]) for t in results["tests"]) and all(HAN.search(t["output"]) for t in failed)
+    assert "Parameter本身" in failed[0]["output"] and HAN.search(results["output"]), results["output"]
+
+
+def test_a_failure_is_said_in_the_notebooks_language(built, workdir):
+    """When grading cannot run, the message is in the language the notebook says, read without running it."""
+    root = layout(built, workdir, "broken-zh")
+    (root / "source" / "ASSIGNMENT").write_text("no-such-assignment\n")
+    compose("access", None, root / "submission" / "access.zh.ipynb", lang="zh")
+    results = run_autograder(root)
+    assert results["score"] == 0 and "无法评分" in results["output"] and results["extra_data"]["lang"] == "zh"
+    assert "could not grade" not in results["output"], results["output"]
+
+
+def test_the_language_of_a_submission_is_read_where_it_can_be(tmp_path):
+    from autograder.gradescope import submission_lang
+
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / "ASSIGNMENT").write_text("access\n")
+    assert submission_lang(tmp_path, None) == "en"  # nothing submitted
+    compose("access", None, tmp_path / "submission" / "access.zh.ipynb", lang="zh")
+    assert submission_lang(tmp_path, None) == "zh"
+    (tmp_path / "submission" / "access.zh.ipynb").write_text("{broken")
+    assert submission_lang(tmp_path, None) == "en"  # unreadable: the default
 
 
 @pytest.mark.skipif(not AS_ROOT, reason="the security layout applies when grading runs as root")

@@ -219,3 +219,220 @@ def test_lang_option_overrides_the_notebook(tmp_path):
         assert zh["tests"][0]["output"] == "param_shapes必须返回dict，而不是list"
         assert not HAN.search(json.dumps(en["tests"], ensure_ascii=False))
         assert HAN.search(zh["tests"][0]["name"])
+
+
+# ---------------------------------------------------------------- hints the extraction cannot see
+
+GRADERS = ROOT / "autograder" / "graders"
+_CODE_TOKEN = re.compile(r"[\w.()\[\]'\"=,:;!?-]*[_.()\[\]0-9=][\w.()\[\]'\"=,:;!?-]*")
+
+
+def _prose(text: str) -> bool:
+    """Whether a string literal holds words to translate (not only identifiers, code and punctuation)."""
+    return any(len(w) > 1 for w in re.findall(r"[A-Za-z]+", _CODE_TOKEN.sub(" ", text)))
+
+
+class _Hints:
+    """Whether an expression that reaches a student (an assert's message, an AssertionError's argument) is built
+    only from translations: ``_()``/``ngettext()`` calls, their ``.format()``, concatenations and conditionals of
+    those, literals without prose, f-strings whose literal parts hold none, and names, parameters and helper calls
+    that resolve to such expressions (a parameter through every call site in the graders; a helper through every
+    ``return``; a helper imported from the kit through its module)."""
+
+    def __init__(self) -> None:
+        self.trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in sorted(GRADERS.glob("*.py"))}
+        self.parents: dict[int, ast.AST] = {}
+        for tree in self.trees.values():
+            for node in ast.walk(tree):
+                for child in ast.iter_child_nodes(node):
+                    self.parents[id(child)] = node
+
+    def function_of(self, node: ast.AST) -> ast.FunctionDef | ast.Lambda | None:
+        while id(node) in self.parents:
+            node = self.parents[id(node)]
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                return node
+        return None
+
+    def module_of(self, node: ast.AST) -> ast.Module:
+        while id(node) in self.parents:
+            node = self.parents[id(node)]
+        assert isinstance(node, ast.Module)
+        return node
+
+    def definitions(self, scope: ast.Module | ast.FunctionDef, name: str) -> list[ast.AST]:
+        """Bindings of ``name`` at module level (or imports inside a function): a function, an assigned value, or
+        the function an import names."""
+        found: list[ast.AST] = []
+        for node in scope.body if isinstance(scope, ast.Module) else ast.walk(scope):
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                found.append(node)
+            elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                found.append(node.value)
+            elif isinstance(node, ast.ImportFrom) and any((a.asname or a.name) == name for a in node.names):
+                path = ROOT / "autograder" / Path(*(["graders"] if node.level == 1 else [])) \
+                    / Path(*(node.module or "").split("."))
+                source = path.with_suffix(".py")
+                if source.is_file():
+                    tree = self.trees.get(source) or ast.parse(source.read_text(encoding="utf-8"))
+                    self.trees.setdefault(source, tree)
+                    for child in ast.walk(tree):
+                        for grand in ast.iter_child_nodes(child):
+                            self.parents.setdefault(id(grand), child)
+                    found += self.definitions(tree, [a.name for a in node.names if (a.asname or a.name) == name][0])
+        return found
+
+    def translated(self, e: ast.AST | None, seen: frozenset = frozenset()) -> bool:
+        if e is None or (isinstance(e, ast.Constant) and (e.value is None or
+                                                          (isinstance(e.value, str) and not _prose(e.value)))):
+            return True
+        if isinstance(e, ast.JoinedStr):
+            return all(not isinstance(v, ast.Constant) or not _prose(str(v.value)) for v in e.values)
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+            return self.translated(e.left, seen) and self.translated(e.right, seen)
+        if isinstance(e, ast.IfExp):
+            return self.translated(e.body, seen) and self.translated(e.orelse, seen)
+        if isinstance(e, ast.Call):
+            f = e.func
+            if isinstance(f, ast.Name) and f.id in ("_", "ngettext"):
+                return True
+            if isinstance(f, ast.Attribute) and f.attr == "format":
+                return self.translated(f.value, seen)
+            if isinstance(f, ast.Subscript) and isinstance(f.value, ast.Name):  # a table of lambdas: HINTS[key]()
+                return self.resolved(f.value.id, e, seen, call=True)
+            if isinstance(f, ast.Name):
+                return self.resolved(f.id, e, seen, call=True)
+            return False
+        if isinstance(e, ast.Name):
+            return self.resolved(e.id, e, seen)
+        return False
+
+    def resolved(self, name: str, where: ast.AST, seen: frozenset, call: bool = False) -> bool:
+        key = (name, id(self.function_of(where)), call)
+        if key in seen:
+            return True  # a cycle adds nothing new
+        seen = seen | {key}
+        fn = self.function_of(where)
+        if not call and isinstance(fn, ast.FunctionDef):
+            values = [n.value for n in ast.walk(fn) if isinstance(n, ast.Assign)
+                      and any(isinstance(t, ast.Name) and t.id == name for t in n.targets)]
+            values += [n.value for n in ast.walk(fn) if isinstance(n, ast.AnnAssign)
+                       and isinstance(n.target, ast.Name) and n.target.id == name and n.value is not None]
+            if values:
+                return all(self.translated(v, seen) for v in values)
+            params = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]]
+            if name in params:
+                return self.call_sites(fn, name, seen)
+        found = self.definitions(self.module_of(where), name)
+        if not found and isinstance(fn, ast.FunctionDef):
+            found = [d for d in self.definitions(fn, name) if not isinstance(d, ast.AST) or d is not fn]
+        if not found:
+            return False
+        for d in found:
+            if isinstance(d, ast.FunctionDef):
+                if not all(self.translated(r.value, seen) for r in ast.walk(d) if isinstance(r, ast.Return)):
+                    return False
+            elif isinstance(d, ast.Dict) and call:
+                if not all(isinstance(v, ast.Lambda) and self.translated(v.body, seen) for v in d.values):
+                    return False
+            elif not self.translated(d, seen):
+                return False
+        return True
+
+    def call_sites(self, fn: ast.FunctionDef, param: str, seen: frozenset) -> bool:
+        """Every call of ``fn`` in the graders passes a translated ``param`` (by keyword, position or default)."""
+        names = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+        defaults = dict(zip(names[len(names) - len(fn.args.defaults):], fn.args.defaults, strict=True))
+        calls = [c for tree in self.trees.values() for c in ast.walk(tree) if isinstance(c, ast.Call)
+                 and ((isinstance(c.func, ast.Name) and c.func.id == fn.name)
+                      or (isinstance(c.func, ast.Attribute) and c.func.attr == fn.name))]
+        assert calls, f"{fn.name}: no call site found for its parameter {param}"
+        for c in calls:
+            given = next((k.value for k in c.keywords if k.arg == param), None)
+            if given is None and param in names and names.index(param) < len(c.args):
+                given = c.args[names.index(param)]
+            if given is None:
+                given = defaults.get(param)
+            if not self.translated(given, seen):
+                return False
+        return True
+
+
+def test_every_hint_a_grader_raises_is_translated():
+    """The catalog check sees only marked strings: an ``assert x, "English hint"`` or an ``AssertionError("…")``
+    in a grader is never extracted, and reaches a Chinese student in English. Every assert message and every
+    AssertionError argument in ``autograder/graders/`` is built from ``_()``/``ngettext()`` (see ``_Hints``)."""
+    hints = _Hints()
+    bad = []
+    for path, tree in list(hints.trees.items()):
+        if path.parent != GRADERS:
+            continue
+        for node in ast.walk(tree):
+            message = None
+            if isinstance(node, ast.Assert):
+                message = node.msg
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "AssertionError" \
+                    and node.args:
+                message = node.args[0]
+            if message is not None and not hints.translated(message):
+                bad.append(f"{path.name}:{message.lineno}: {ast.unparse(message)[:100]}")
+    assert not bad, "hints that reach students untranslated:\n" + "\n".join(bad)
+
+
+def test_the_hint_check_catches_an_english_hint(tmp_path):
+    """``_Hints`` itself: a bare English literal, an f-string with prose or an English parameter fails it."""
+    hints = _Hints()
+    for source in ('assert x, "the answer is wrong"', 'assert x, f"{name} is wrong"',
+                   'raise AssertionError("no luck")',
+                   'def f(hint):\n    assert x, hint\nf("english words here")',
+                   'assert x, _("ok") + " and then more"'):
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                hints.parents[id(child)] = node
+        hints.trees[tmp_path / "probe.py"] = tree
+        msgs = [n.msg if isinstance(n, ast.Assert) else n.args[0] for n in ast.walk(tree)
+                if isinstance(n, ast.Assert)
+                or (isinstance(n, ast.Call) and getattr(n.func, "id", "") == "AssertionError")]
+        assert msgs and not all(hints.translated(m) for m in msgs), source
+        del hints.trees[tmp_path / "probe.py"]
+    tree = ast.parse('assert x, _("{a} is wrong").format(a=a) + (f" ({extra})" if extra else "") + "init_lazy: "')
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            hints.parents[id(child)] = node
+    assert hints.translated(next(n for n in ast.walk(tree) if isinstance(n, ast.Assert)).msg)
+
+
+# ---------------------------------------------------------------- one vocabulary: d2l-zh's
+
+# A term the kit's Chinese once used -> d2l-zh's own (parameters.md, deferred-init.md: 参数名称, "将抛出一个错误",
+# 延后初始化). The notebooks and the feedback catalog say the same thing the same way.
+NOT_D2L_ZH = {"引发": "抛出", "惰性": "延后初始化", "名字": "名称", "主观题": "简答题"}
+
+
+def _zh_notebooks() -> list[Path]:
+    return sorted([*ROOT.glob("solutions/*.zh.ipynb"), *ROOT.glob("assignments/*/*.zh.ipynb")])
+
+
+def test_notebooks_and_catalog_use_d2l_zhs_terms(catalog):
+    texts = {str(p.relative_to(ROOT)): "".join("".join(c["source"]) for c in json.loads(p.read_text("utf-8"))["cells"])
+             for p in _zh_notebooks()}
+    texts["autograder.po"] = "\n".join(m.string if isinstance(m.string, str) else "\n".join(m.string)
+                                       for m in catalog if m.id)
+    assert len(texts) == 7
+    found = [f"{where}: {term} (d2l-zh: {d2l})" for where, text in texts.items()
+             for term, d2l in NOT_D2L_ZH.items() if term in text]
+    assert not found, found
+
+
+def test_zh_notebooks_cite_the_book_by_section_and_number_their_questions():
+    """A reader of d2l-zh finds a section by its number, not by a file of the book's repository; every question
+    heading reads 问题N（…）, as in the other notebooks."""
+    for path in _zh_notebooks():
+        cells = json.loads(path.read_text("utf-8"))["cells"]
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        assert "chapter_" not in text and ".md`" not in text, path
+        headings = re.findall(r"\*\*问题[^*]{0,40}\*\*", text)
+        assert headings and all(re.match(r"\*\*问题\d+（", h) for h in headings), (path, headings)
+        numbers = [int(re.sub(r"\D.*", "", h.removeprefix("**问题"))) for h in headings]
+        assert numbers == list(range(1, len(numbers) + 1)), (path, numbers)

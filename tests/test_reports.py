@@ -218,9 +218,9 @@ def test_reports_and_merge_manual_keep_the_language_grade_wrote_the_summary_in(t
                                          "a.ipynb,rand_weight_role,2,2,\n")
 
     def lang_of_summary() -> str:
-        found = re.search(r'<html lang="(\w+)"', (tmp_path / "summary.html").read_text())
+        found = re.search(r'<html lang="([\w-]+)"', (tmp_path / "summary.html").read_text())
         assert found
-        return found.group(1)
+        return found.group(1).split("-")[0]  # zh-CN: the kit's zh
 
     for args, lang in [(("reports", tmp_path), "zh"), (("merge-manual", tmp_path, tmp_path / "manual.csv"), "zh"),
                        (("reports", tmp_path), "zh"), (("reports", tmp_path, "--lang", "en"), "en")]:
@@ -230,3 +230,69 @@ def test_reports_and_merge_manual_keep_the_language_grade_wrote_the_summary_in(t
         assert lang_of_summary() == lang, args
         assert ("评分汇总" in (tmp_path / "summary.html").read_text()) is (lang == "zh"), args
     assert json.loads((tmp_path / "gradebook.json").read_text())["summary_lang"] == "zh"  # merge kept it
+
+
+# ---------------------------------------------------------------- a class in two editions
+
+def _graded_in(lang: str, name: str) -> tuple[dict, dict]:
+    """A results.json and gradebook row as the grading writes them, for one mistake made in the ``lang`` edition:
+    the hint made by the graders' own ``_()`` in that language."""
+    from autograder import i18n
+    from autograder.i18n import _
+
+    check = "the very Parameter registered under each dotted name, later names of a shared one included"
+    with i18n.using(lang):
+        hint = _("get_parameter(module, {name!r}) must return the nn.Parameter itself, not {kind}").format(
+            name="0.weight", kind="Tensor") + _(" (it raised {type})").format(type="KeyError")
+        title = _(check)
+    test = {"name": f"get_parameter: {title}", "score": 0.0, "max_score": 1.0, "status": "failed", "output": hint,
+            "visibility": "visible", "tags": ["get_parameter"],
+            "extra_data": {"rule": "test_get_parameter_returns_the_registered_object_for_every_name",
+                           "outcome": "failed", "check": check,
+                           "hint_source": hint.source}}
+    results = {"score": 0.0, "output": "", "tests": [test], "extra_data": {"lang": lang}}
+    row = {"submission": name, "total": 0.0, "max_total": 1.0, "status": "graded", "lang": lang,
+           "questions": {"get_parameter": {"score": 0.0, "max_score": 1.0}}, "errors": []}
+    return results, row
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_one_mistake_in_both_editions_is_one_failure_group_said_in_the_pages_language(tmp_path, lang) -> None:
+    rows = []
+    for edition, name in (("en", "en_ps.ipynb"), ("zh", "zh_ps.ipynb")):
+        results, row = _graded_in(edition, name)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "results.json").write_text(json.dumps(results), encoding="utf-8")
+        rows.append(row)
+    (tmp_path / "gradebook.json").write_text(json.dumps({"assignment": "access", "submissions": rows}))
+    reports.write_summary(tmp_path, lang=lang)
+    page = unescape((tmp_path / "summary.html").read_text(encoding="utf-8"))
+    groups = page.split("class=group")[1:]
+    assert len(groups) == 1, groups  # not one group per language
+    assert "en_ps.ipynb" in groups[0] and "zh_ps.ipynb" in groups[0] and ">2<" in groups[0]
+    said = {"en": "must return the nn.Parameter itself, not Tensor (it raised KeyError)",
+            "zh": "必须返回nn.Parameter本身，而不是Tensor（它抛出了KeyError）"}[lang]
+    assert said in groups[0] and "'0.weight'" in groups[0]
+    rule = {"en": "the very Parameter registered under each dotted name", "zh": "返回每个点分名称下注册的"}[lang]
+    assert rule in groups[0] and groups[0].count("<br>") == 0  # one rule, named in the page's language
+
+
+def test_a_chinese_summary_says_statuses_and_visibilities_in_chinese(out: Path) -> None:
+    reports.write_summary(out, lang="zh")
+    try:
+        page = (out / "summary.html").read_text(encoding="utf-8")
+        assert '<html lang="zh-CN">' in page
+        cells = [c.split("<")[0] for c in page.split("<td>")[1:]]
+        assert "已评分" in cells and "截止日期后可见" in cells and "隐藏" in cells and "可见" in cells, cells
+        for english in ("visible", "hidden", "after due date", "graded", "not graded"):
+            assert english not in cells, english
+    finally:
+        reports.write_summary(out)  # the module's other tests read the English page
+
+
+def test_chinese_feedback_has_no_space_after_a_full_width_colon(tmp_path) -> None:
+    results, _row = _graded_in("zh", "zh_ps.ipynb")
+    reports.write_feedback(results, tmp_path, "access", "zh_ps.ipynb", lang="zh")
+    md = (tmp_path / "feedback.md").read_text(encoding="utf-8")
+    assert "提交：zh_ps.ipynb" in md and "： " not in md
+    assert '<html lang="zh-CN">' in (tmp_path / "feedback.html").read_text(encoding="utf-8")

@@ -167,6 +167,29 @@ def test_every_rule_fails_some_bundled_mistake(graded, assignment):
 # ---------------------------------------------------------------- the Chinese edition
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
+# What may stay English in Chinese feedback: code spans, an exception's type and the message it carries (the
+# student's Python or torch said it), markdown escapes. Three or more lowercase English words in a row left over
+# are a sentence of the kit's that was never translated.
+_CODE = re.compile(r"`[^`\n]*`")
+_EXCEPTION = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Za-z0-9_]*(?:Error|Exception|Warning|Interrupt|Exit)(?![A-Za-z0-9_])"
+                        r"(?:[:：].*)?")
+_RUN = re.compile(r"[A-Za-z][A-Za-z'’]*(?:[ ,;:-]+[A-Za-z][A-Za-z'’]*){2,}")
+
+
+def english_runs(text: str) -> list[str]:
+    """English sentences in Chinese ``text``: runs of at least three lowercase words outside code and exceptions."""
+    found = []
+    for line in text.replace("\\", "").splitlines():
+        line = _EXCEPTION.sub(" ", _CODE.sub(" ", line))
+        found += [m[0] for m in _RUN.finditer(line)
+                  if sum(w.islower() and len(w) > 1 for w in re.findall(r"[A-Za-z']+", m[0])) >= 3]
+    return found
+
+
+def test_english_runs_finds_the_kits_sentences_and_spares_code_and_exceptions():
+    assert english_runs("build_rgnet()抛出了TypeError：the value is 'NoneType', not an nn.Module") == []  # theirs
+    assert english_runs("build_rgnet()：the value is None, not an nn.Module") == ["the value is None, not an nn"]
+    assert english_runs("param_shapes必须返回`dict`，而不是NoneType；用`named_parameters()`") == []
 
 
 @pytest.fixture(scope="session")
@@ -211,6 +234,11 @@ def test_zh_submissions_score_as_english_with_chinese_hints(graded, graded_zh, a
                 assert HAN.search(t["output"]), f"{name}: hint not translated: {t['output']}"
         for message in [*zh["extra_data"]["errors"], *zh["extra_data"]["notes"]]:
             assert HAN.search(message), f"{name}: message not translated: {message}"
+        for page in ("feedback.md", "feedback.html"):
+            text = (out_zh / f"{name}.ipynb" / page).read_text(encoding="utf-8")
+            if page.endswith(".html"):
+                text = re.sub(r"<style.*?</style>|<[^>]+>", "\n", text, flags=re.S)
+            assert not english_runs(text), f"{name}: English in the Chinese {page}: {english_runs(text)}"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -226,3 +254,7 @@ def test_blank_zh_notebook_scores_zero_with_chinese_feedback(graded_zh, assignme
     for page in ("feedback.md", "feedback.html"):
         text = (out / "untouched.ipynb" / page).read_text(encoding="utf-8")
         assert words in text and "评分过程" in text, f"{page} is not in Chinese"
+        if page.endswith(".html"):
+            text = re.sub(r"<style.*?</style>|<[^>]+>", "\n", text, flags=re.S)
+        assert not english_runs(text), f"English in the blank notebook's Chinese {page}: {english_runs(text)}"
+        assert "not an nn.Module" not in text and "raised" not in text

@@ -137,7 +137,11 @@ class Child:
                             results[_answer_key(step)] = self.encode_result(value, enc)
                     except (Timeout, StepError):
                         raise
-                    except BaseException as exc:  # the student's code (or its value) failed this step
+                    except values.Refusal as exc:  # the kit cannot take the value: never the call's own exception
+                        raised = codec.raised(exc)
+                        status = "raised"
+                        break
+                    except BaseException as exc:  # the student's code failed this step
                         if step.get("catch") and op in ("call", "method", "torch", "sgd", "walk"):
                             slots[step["out"]] = _Caught(exc)
                             if step.get("ret"):
@@ -157,7 +161,7 @@ class Child:
                                            "raised": raised}, enc.blobs)
         except (TypeError, ValueError) as exc:  # e.g. a value JSON cannot hold
             framing.write_frame(self.wfd, {"event": "program_done", "status": "raised", "results": {}, "raised":
-                {"t": "raised", "type": type(exc).__name__, "message": f"the result could not be sent: {exc}"}})
+                codec.raised(values.Refusal("unsendable", error=f"{type(exc).__name__}: {exc}"))})
 
     def encode_result(self, value: Any, enc: codec.Encoder) -> dict[str, Any]:
         """An answering step's value as a node: a caught exception, a snapshot, or the value itself."""

@@ -17,7 +17,7 @@ import math
 from typing import Any, Callable
 
 from .framing import ChannelError
-from .values import ModuleRef, NumpyFloat, NumpyInt, Opaque, Raised, TensorRef, TorchSize
+from .values import ModuleRef, NumpyFloat, NumpyInt, Opaque, Raised, Refusal, TensorRef, TorchSize
 
 DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
           "complex64", "complex128")
@@ -94,8 +94,10 @@ def decode(node: Any, blobs: list[bytes]) -> Any:
     if t == "object":
         return Opaque(cls=str(node.get("cls")), repr=str(node.get("repr")))
     if t == "raised":
+        params = node.get("params") or {}
         return Raised(type=str(node.get("type")), message=str(node.get("message")),
-                      bases=[str(b) for b in node.get("bases", [])])
+                      bases=[str(b) for b in node.get("bases", [])], code=str(node.get("code") or ""),
+                      params={str(k): str(p) for k, p in dict(params).items()})
     decoder = _DECODERS.get(t) if isinstance(t, str) else None
     if decoder is not None:
         return decoder(node, blobs)
@@ -173,7 +175,7 @@ class Encoder:
 
         self.items += 1
         if self.items > self.MAX_ITEMS or depth > self.MAX_DEPTH:
-            raise ValueError("the value is too large or too deeply nested to be graded")
+            raise Refusal("too_large")
         if obj is None:
             return {"t": "none"}
         # exact type checks first: a student's subclass of int must not pass as an int
@@ -255,7 +257,11 @@ def _qualname(obj: Any) -> str:
 
 
 def raised(exc: BaseException) -> dict[str, Any]:
-    """Encode an exception the student's code raised (child side): its class, message and bases."""
+    """Encode an exception the student's code raised (child side): its class, message and bases; the kit's
+    own ``Refusal`` as its code and values (the parent words it)."""
+    if type(exc) is Refusal:
+        return {"t": "raised", "type": "Refusal", "message": exc.code, "bases": ["Exception"], "code": exc.code,
+                "params": {str(k): str(v)[:300] for k, v in exc.params.items()}}
     try:
         message = str(exc)[:2000]
     except BaseException:  # a student's __str__ may do anything

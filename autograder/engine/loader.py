@@ -15,7 +15,9 @@ Jupyter's script export (``jupyter nbconvert --to script``: ``# In[ ]:`` markers
 magics as ``get_ipython()`` calls) is read back into the same cells.
 
 A notebook made by ``make assign`` says which edition it is (``metadata.autograder.lang``):
-``Submission.lang``. What the loader tells the student (notes, the reason a submission cannot be
+``Submission.lang``; a script exported from one ("Download as Python") keeps its otter init cell,
+``grader = otter.Notebook("access.zh.ipynb")``, whose file name says the same (``script_edition``).
+What the loader tells the student (notes, the reason a submission cannot be
 read, the labels that name cells) is in the language ``i18n.choose`` picks from the ``lang``
 requested and that metadata.
 """
@@ -43,6 +45,10 @@ RUN_BODY = ("time", "capture")  # cell magics whose body runs as Python; every o
 _PERCENT_CELL = re.compile(r"^# ?%%(?!%)")  # jupytext/VS Code percent cell marker
 _SCRIPT_CELL = re.compile(r"^# In\[[ 0-9]*\]:\s*$")  # nbconvert --to script cell marker
 _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*[%!])")  # %time f(), !ls, x = !ls
+# The init cell of a student notebook, as a script keeps it: ``grader = otter.Notebook("access.zh.ipynb")``.
+# The notebook's file name is its edition (``NAME.LANG.ipynb``; ``NAME.ipynb`` is English): a .py has no metadata.
+_OTTER_INIT = re.compile(r"""^[ \t]*\w+[ \t]*=[ \t]*otter\.Notebook\([ \t]*(?:nb_path[ \t]*=[ \t]*)?["']"""
+                         r"""(?:[^"'\n]*/)?[\w-]+(?:\.([\w-]+))?\.ipynb["']""", re.M)
 _GET_IPYTHON = re.compile(r"^\s*(?:[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)?get_ipython\(\)\.")
 
 
@@ -229,7 +235,17 @@ def split_percent_cells(text: str) -> list[str]:
     return [_script_cell(s) if script else s for _, s in cells]
 
 
-def _python(raw: bytes) -> Found:
+def script_edition(text: str) -> str | None:
+    """The edition a script says it was exported from: the notebook that its otter init cell names
+    (``otter.Notebook("access.zh.ipynb")`` is Chinese, ``otter.Notebook("access.ipynb")`` English), or None
+    when it names none (the first such line counts)."""
+    m = _OTTER_INIT.search(text)
+    if m is None:
+        return None
+    return i18n.normalize(m[1]) if m[1] else i18n.DEFAULT
+
+
+def _python(raw: bytes) -> tuple[Found, str | None]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -242,7 +258,7 @@ def _python(raw: bytes) -> Found:
         lines = src.splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
         out.append((_script_cell(src) if script else src, lines[first], len(out) + 1, start + first))
-    return out
+    return out, script_edition(text)
 
 
 # ------------------------------------------------------------------ zips
@@ -313,8 +329,8 @@ def load(path: str | Path, lang: str = i18n.AUTO) -> Submission:
             assignment = edition = inner = None
             if suffix == ".ipynb":
                 found, assignment, edition = _notebook(raw)
-            elif suffix == ".py":
-                found = _python(raw)
+            elif suffix == ".py":  # no metadata: the notebook its otter init cell names says the edition
+                found, edition = _python(raw)
             elif suffix == ".zip":
                 inner, data = _zip_notebook(raw)
                 del raw

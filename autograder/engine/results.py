@@ -64,7 +64,9 @@ def results_json(g: Grading, seconds: float | None = None, run: Run | None = Non
 def _results_json(g: Grading, seconds: float | None, run: Run | None) -> dict[str, Any]:
     tests = []
     for r in g.results:
-        extra = {"rule": r.rule.name, "outcome": r.outcome}
+        extra: dict[str, Any] = {"rule": r.rule.name, "outcome": r.outcome, "check": r.rule.doc.splitlines()[0]}
+        if isinstance(r.hint, i18n.Text) and r.hint:
+            extra["hint_source"] = r.hint.source  # how the hint was made: the summary says it in its own language
         if r.error:
             extra["grader_error"] = r.error
         tests.append({

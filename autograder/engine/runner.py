@@ -335,7 +335,8 @@ def run_rule(rule: Rule, student: object, digest: str, key: bytes) -> RuleResult
     except MissingName as exc:
         return RuleResult(rule, passed=False, hint=_(MISSING_NAME_HINT).format(name=exc.name))
     except AssertionError as exc:
-        return RuleResult(rule, passed=False, hint=str(exc) or f"{rule.question}: {_(rule.doc.splitlines()[0])}")
+        said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)  # a Text stays one
+        return RuleResult(rule, passed=False, hint=said or f"{rule.question}: {_(rule.doc.splitlines()[0])}")
     except Exception as exc:  # the grader's own bug: not the student's failure
         where = traceback.extract_tb(exc.__traceback__)[-1]
         error = f"{type(exc).__name__}: {exc} ({os.path.basename(where.filename)}:{where.lineno})"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .codec import Encoder, decode_tensor
-from .values import ModuleRef, TensorRef
+from .values import ModuleRef, Refusal, TensorRef
 
 
 def take(module: Any, enc: Encoder) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def take(module: Any, enc: Encoder) -> dict[str, Any]:
     import torch
 
     if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"the value is {type(module).__name__!r}, not an nn.Module")
+        raise Refusal("not_module", type="None" if module is None else type(module).__name__)
     tensor = enc.tensor
     return {
         "t": "snapshot", "oid": enc.ids.of(module), "cls": type(module).__qualname__,

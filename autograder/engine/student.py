@@ -62,6 +62,25 @@ def reason(text: str) -> str:
     return _(text)
 
 
+# What the kit says when it cannot take a value the student's code gave it (``values.Refusal``, raised child-side
+# with a code and plain values, no words): the student's mistake, but not an exception their code raised.
+REFUSALS = {
+    "not_module": N_("{what}: an nn.Module is needed here, but the value is {type}"),
+    "too_large": N_("{what}: the result is too large or too deeply nested to be graded"),
+    "unsendable": N_("{what}: the result cannot be sent back to the grader ({error})"),
+}
+
+
+def refusal_hint(what: str, error: Raised) -> str | None:
+    """The hint for the kit's ``Refusal`` of a value (``error.code``), in the active language; None when
+    ``error`` is the student's own exception, or names a refusal this kit does not know."""
+    msgid = REFUSALS.get(error.code)
+    if msgid is None:
+        return None
+    params = {"type": "?", "error": "?", **error.params, "what": what}
+    return _(msgid).format(**params)
+
+
 class StudentProblem(AssertionError):
     """The student's code could not answer (raised, hung, died); ``hint`` is for the student."""
 
@@ -76,7 +95,11 @@ class StudentRaised(StudentProblem):
     def __init__(self, what: str, error: Raised) -> None:
         self.error = error
         message = error.message if len(error.message) < 300 else error.message[:300] + "…"
-        if error.is_a("MemoryError") or any(s in error.message for s in ("can't allocate memory", "not enough memory")):
+        refused = refusal_hint(what, error)
+        if refused is not None:
+            hint = refused
+        elif error.is_a("MemoryError") or any(s in error.message
+                                              for s in ("can't allocate memory", "not enough memory")):
             hint = _("{what} ran out of memory (the limit is per question)").format(what=what)
         elif error.type == "NameError" and "is not defined" in error.message and what.split("(")[0] in error.message:
             hint = _("{name} is not defined: write it in a code cell (check its spelling)").format(

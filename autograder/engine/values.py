@@ -62,13 +62,27 @@ class Opaque:
     repr: str
 
 
+class Refusal(Exception):
+    """Child side: the kit itself cannot take a value the student's code gave it (not a module where one is
+    needed, a result too large or too deeply nested to send). Not the student's exception, so no English
+    sentence travels with it: ``code`` names the message, which the parent says in the student's language
+    (``student.REFUSALS``), and ``params`` are its values, plain strings."""
+
+    def __init__(self, code: str, **params: str) -> None:
+        super().__init__(code)
+        self.code, self.params = code, params
+
+
 @dataclass
 class Raised:
-    """An exception raised by the student's code in the child."""
+    """An exception raised by the student's code in the child, or the kit's ``Refusal`` of a value (``code``
+    set, with its ``params``)."""
 
     type: str
     message: str
     bases: list[str] = field(default_factory=list)  # the exception's class hierarchy, by name
+    code: str = ""  # a Refusal's code: the parent says its message (``student.REFUSALS``); "" for the student's own
+    params: dict[str, str] = field(default_factory=dict)
 
     def is_a(self, name: str) -> bool:
         """Whether the exception is of the class called ``name`` or of a subclass of it."""

@@ -173,12 +173,16 @@ def build_parser() -> Parser:
                          help="language of the summary (default: the one grade wrote it in)")
 
     samples = sub.add_parser("samples", help="write sample submissions (reference answers, bundled mistakes)",
-                             description=_wrap("Write DEST/reference.ipynb (the student notebook with the reference "
-                                         "answers) and DEST/<mistake>.ipynb for every bundled mistake."),
+                             description=_wrap("Write DEST/reference.ipynb (the student notebook of the --lang "
+                                               "edition with the reference answers) and DEST/<mistake>.ipynb for "
+                                               "every bundled mistake."),
                              epilog="exit status: 0 written; 2 usage error.", formatter_class=fmt)
     samples.add_argument("assignment", choices=assignments(), metavar="ASSIGNMENT",
                          help=f"one of: {', '.join(assignments())}")
     samples.add_argument("dest", type=Path, metavar="DEST", help="folder to write the notebooks into")
+    samples.add_argument("--lang", choices=i18n.LANGUAGES, default=i18n.DEFAULT,
+                         help="the edition whose student notebook the samples are made from: en (default) or zh "
+                              "(NAME.zh.ipynb, graded in Chinese)")
 
     assign = sub.add_parser("assign", help="regenerate assignments/ and dist/otter/ from solutions/ (otter assign)",
                             description=_wrap("Run otter assign on every edition of solutions/NAME.ipynb and write the "

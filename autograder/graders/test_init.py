@@ -352,14 +352,16 @@ def _only_linear(student, rng: random.Random, name: str) -> None:
     after = p.snapshot(top)
     res = student.run(p, _("{name}(m) via net.apply").format(name=name))
     before, after = res[before], res[after]
-    linears = {f"0.{names[2]}": "an nn.Linear", f"0.{names[5]}.proj": "an nn.Linear inside a custom module",
-               "1.0": "a materialized nn.LazyLinear", "2": "a subclass of nn.Linear",
-               "3.out_proj": "a subclass of nn.Linear (MultiheadAttention.out_proj)"}
+    subclass = N_("a subclass of nn.Linear")
+    linears = {f"0.{names[2]}": N_("an nn.Linear"), f"0.{names[5]}.proj": N_("an nn.Linear inside a custom module"),
+               "1.0": N_("a materialized nn.LazyLinear"), "2": subclass,
+               "3.out_proj": N_("a subclass of nn.Linear (MultiheadAttention.out_proj)")}
     old = dict(before.named_params)
-    for module, what in linears.items():
+    for module, kind in linears.items():
+        what = _(kind)  # said in the student's language
         got = dict(after.named_params).get(f"{module}.weight")
         assert got is not None, _("{name} removed the weight of {what}").format(name=name, what=what)
-        if "subclass" in what and torch.equal(got.data, old[f"{module}.weight"].data):
+        if kind.startswith(subclass) and torch.equal(got.data, old[f"{module}.weight"].data):
             raise AssertionError(_("{name} left the weight of {what} unchanged: type(m) == nn.Linear "
                                    "misses subclasses, use isinstance(m, nn.Linear)").format(name=name, what=what))
         _initialized(name, got, old[f"{module}.weight"].data, _("the weight of {what}").format(what=what))

@@ -42,12 +42,20 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import outdir
+from .. import i18n, outdir
+from ..i18n import N_, _
 from ..paths import GRADERS, PACKAGE, SOURCE_ROOT, assignments
 
 if TYPE_CHECKING:  # imported where grading needs them, after the preflight
     from ..engine.runner import Grading
     from ..engine.sandbox import Limits
+
+# What the student reads when grading could not run, said in the submission's language (``submission_lang``).
+CANNOT_ISOLATE = N_("The autograder cannot isolate your code on this machine, so it ran none of it. Your score is 0 "
+                    "for now; please tell your instructor.")
+MISCONFIGURED = N_("The autograder is misconfigured (see its log); please tell your instructor.")
+COULD_NOT_GRADE = N_("The autograder could not grade this submission ({error}). Your score is 0 for now; please tell "
+                     "your instructor.")
 
 DEFAULT_ROOT = "/autograder"
 RESERVE = 512 * 2**20  # grading's own peak besides the student's code (bench.memory: 300-420 MB for parent + child)
@@ -261,10 +269,29 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     outdir.write(path.parent, path.name, json.dumps(data, indent=2) + "\n")
 
 
-def failure_results(message: str, seconds: float) -> dict[str, Any]:
-    """A results.json for when grading could not run at all: score 0 and why."""
+def failure_results(message: str, seconds: float, lang: str = i18n.DEFAULT) -> dict[str, Any]:
+    """A results.json for when grading could not run at all: score 0 and why (``message``, said in ``lang``)."""
     return {"score": 0.0, "execution_time": round(seconds, 3), "output": message,
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": [], "extra_data": {"lang": lang}}
+
+
+def submission_lang(root: Path, assignment: str | None) -> str:
+    """The language of the submission in ``root/submission/`` (``assignment`` as ``assignment_name`` reads it),
+    where it can be read without grading it (a
+    notebook's ``metadata.autograder.lang``, a script's otter init cell: ``loader.load`` reads, never runs),
+    else the default: for the messages written when grading could not run."""
+    try:
+        from ..api import pick_submission
+        from ..engine.loader import load
+
+        try:
+            name = assignment_name(assignment, root)
+        except ValueError:  # no assignment known: any notebook is as good
+            name = ""
+        path, _note = pick_submission(root / "submission", name)
+        return i18n.choose(i18n.AUTO, load(path).lang) if path is not None else i18n.DEFAULT
+    except Exception:  # unreadable, or anything else: the message is still written, in the default language
+        return i18n.DEFAULT
 
 
 def grade(root: Path, assignment: str, log: Callable[[str], None], insecure: bool = False) -> tuple[Grading, str]:
@@ -343,22 +370,20 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if serious else 0
         fallback = isolation_layer(problems, log)
         if fallback is None:
-            _write_json(out, failure_results(
-                "The autograder cannot isolate your code on this machine, so it ran none of it. "
-                "Your score is 0 for now; please tell your instructor.", time.monotonic() - started))
+            lang = submission_lang(root, args.assignment)
+            with i18n.using(lang):
+                _write_json(out, failure_results(_(CANNOT_ISOLATE), time.monotonic() - started, lang))
             return 1
         secret = root / "source" / "SECRET"
         if not os.environ.get("AUTOGRADER_SECRET") and secret.is_file():
             os.environ["AUTOGRADER_SECRET"] = secret.read_text(encoding="utf-8").strip()
         assignment = assignment_name(args.assignment, root)
         g, note = grade(root, assignment, log, insecure=fallback)
-        if note:
-            from .. import i18n
-
-            with i18n.using(g.lang):  # in the language the submission was graded in
+        with i18n.using(g.lang):  # in the language the submission was graded in
+            if note:
                 g.notes.insert(0, i18n.render(note))  # which file was graded: information, not an error
-        if any("cannot import the engine" in p for p in problems):
-            g.errors.append("The autograder is misconfigured (see its log); please tell your instructor.")
+            if any("cannot import the engine" in p for p in problems):
+                g.errors.append(_(MISCONFIGURED))
         from ..api import time_budget
         from ..engine.results import Run, write_results
 
@@ -370,10 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(exc, KeyboardInterrupt) or args.prepare:
             raise
         traceback.print_exc(file=sys.stdout)
-        message = (f"The autograder could not grade this submission ({type(exc).__name__}: {str(exc)[:300]}). "
-                   f"Your score is 0 for now; please tell your instructor.")
+        lang = submission_lang(root, args.assignment)
+        with i18n.using(lang):
+            message = _(COULD_NOT_GRADE).format(error=f"{type(exc).__name__}: {str(exc)[:300]}")
         try:
-            _write_json(out, failure_results(message, time.monotonic() - started))
+            _write_json(out, failure_results(message, time.monotonic() - started, lang))
             status = 0
         except OSError:
             traceback.print_exc(file=sys.stdout)

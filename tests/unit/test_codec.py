@@ -13,7 +13,7 @@ import torch
 
 from autograder.engine import codec, framing
 from autograder.engine.framing import ChannelError
-from autograder.engine.values import ModuleRef, NumpyFloat, NumpyInt, Opaque, Raised, TensorRef, TorchSize
+from autograder.engine.values import ModuleRef, NumpyFloat, NumpyInt, Opaque, Raised, Refusal, TensorRef, TorchSize
 
 ENGINE = Path(codec.__file__).parent
 
@@ -104,12 +104,22 @@ def test_too_deep_or_too_large_a_value_is_refused() -> None:
     deep: list = []
     for _ in range(codec.Encoder.MAX_DEPTH + 2):
         deep = [deep]
-    with pytest.raises(ValueError, match="too large or too deeply nested"):
+    with pytest.raises(Refusal) as refused:  # the kit's refusal, coded: no English sentence for the student
         codec.Encoder().encode(deep)
+    assert refused.value.code == "too_large" and not isinstance(refused.value, ValueError)
     enc = codec.Encoder()
     enc.MAX_ITEMS = 10  # the same check as at 100,000 items, without encoding as many
-    with pytest.raises(ValueError, match="too large"):
+    with pytest.raises(Refusal) as refused:
         enc.encode(list(range(10)))
+    assert refused.value.code == "too_large"
+
+
+def test_a_refusal_travels_as_its_code_and_values_never_as_the_students_exception() -> None:
+    got = codec.decode(codec.raised(Refusal("not_module", type="None")), [])
+    assert isinstance(got, Raised) and got.code == "not_module" and got.params == {"type": "None"}
+    assert not got.is_a("TypeError") and not got.is_a("ValueError")
+    theirs = codec.decode(codec.raised(TypeError("not_module")), [])  # the student's own exception has no code
+    assert theirs.code == "" and theirs.params == {}
 
 
 # ---------------------------------------------------------------- tensors and modules

@@ -142,6 +142,23 @@ def test_the_edition_language_is_read_and_spoken(tmp_path):
     assert load(_write(tmp_path / "x.ipynb", _nb([("code", "x = 1")], metadata={"autograder": "zh"}))).lang is None
 
 
+def test_a_script_downloaded_from_a_zh_notebook_says_its_edition(tmp_path):
+    """Jupyter's "Download as Python" keeps no metadata, but keeps the otter init cell: the notebook it names
+    (``access.zh.ipynb``) is the edition, so a Chinese student's script gets Chinese feedback."""
+    script = ("#!/usr/bin/env python\n# coding: utf-8\n\n# In[ ]:\n\n\n# 初始化Otter\nimport otter\n"
+              'grader = otter.Notebook("access.zh.ipynb")\n\n\n# In[ ]:\n\n\nx = 1\n\n\n# In[ ]:\n\n\n'
+              "get_ipython().run_cell_magic('bash', '', 'ls\\n')\n")
+    sub = load(_write(tmp_path / "access.py", script))
+    assert sub.lang == "zh" and sub.cells[-1].strip() == "x = 1"
+    assert HAN.search(sub.notes[0]) and HAN.search(sub.labels[0]), (sub.notes, sub.labels)
+    assert "was skipped" in load(_write(tmp_path / "forced.py", script), lang="en").notes[0]  # --lang wins
+    english = 'import otter\ngrader = otter.Notebook("access.ipynb")\nx = 1\n'
+    assert load(_write(tmp_path / "en.py", english)).lang == "en"
+    for other in ("x = 1\n", '# grader = otter.Notebook("access.zh.ipynb")\nx = 1\n',
+                  's = """\ngrader = otter.Notebook("init.fr.ipynb")\n"""\n'):
+        assert load(_write(tmp_path / "none.py", other)).lang is None, other
+
+
 def test_a_refusal_says_which_language_it_is_in(tmp_path):
     p = _write(tmp_path / "broken.ipynb", "{not json")
     with pytest.raises(LoadError) as en:

@@ -6,6 +6,7 @@ import torch
 
 from autograder.engine import codec
 from autograder.engine.snapshot import MissingName, Names, Snapshot, take
+from autograder.engine.values import Refusal
 
 
 class Tied(torch.nn.Module):
@@ -82,5 +83,9 @@ def test_a_lazy_parameter_is_named_without_values() -> None:
 
 
 def test_take_refuses_what_is_not_a_module() -> None:
-    with pytest.raises(TypeError, match="not an nn.Module"):
+    with pytest.raises(Refusal) as refused:  # coded: the parent words it in the student's language
         take([torch.zeros(1)], codec.Encoder())
+    assert refused.value.code == "not_module" and refused.value.params == {"type": "list"}
+    with pytest.raises(Refusal) as refused:
+        take(None, codec.Encoder())
+    assert refused.value.params == {"type": "None"}

@@ -10,6 +10,7 @@ from typing import Any, Iterator, Sequence
 import pytest
 import torch
 
+from autograder import i18n
 from autograder.engine import child, framing
 from autograder.engine.loader import Submission
 from autograder.engine.sandbox import ChildGone, Limits
@@ -206,6 +207,15 @@ def shapes(module):
 
 def fails(module):
     raise ValueError("no luck")
+
+def build_nothing():
+    return None
+
+def too_deep():
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    return deep
 """
 
 
@@ -247,6 +257,28 @@ def test_a_caught_exception_is_a_value_and_an_uncaught_one_stops_the_program(stu
     for slot in (after, never):
         with pytest.raises(StudentRaised, match="fails\\(net\\) raised ValueError: no luck"):
             result[slot]
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_kits_refusal_of_a_value_is_worded_by_the_parent_and_never_raised_by_the_student(
+        student: Student, lang: str) -> None:
+    """A snapshot of what is not a module, or a result nested too deeply, is the kit's refusal: its hint says
+    so in the student's language, never "raised TypeError: <the kit's English>"; with ``catch`` it is not taken
+    for the call's own exception."""
+    p = Program()
+    snap = p.snapshot(p.call("build_nothing"))
+    with i18n.using(lang), pytest.raises(StudentRaised) as refused:
+        student.run(p, "build_rgnet()")[snap]
+    p = Program()
+    deep = p.ret(p.call("too_deep", catch=True))
+    with i18n.using(lang), pytest.raises(StudentRaised) as nested:
+        student.run(p, "param_shapes(net)")[deep]
+    for problem, words in ((refused.value, {"en": "an nn.Module is needed here, but the value is None",
+                                            "zh": "这里需要nn.Module，但得到的值是None"}),
+                           (nested.value, {"en": "the result is too large or too deeply nested to be graded",
+                                           "zh": "结果太大或嵌套太深，无法评分"})):
+        assert words[lang] in problem.hint and "raised" not in problem.hint and "抛出" not in problem.hint
+        assert "the value is" not in problem.hint or lang == "en"
 
 
 NESTED = {"k": "seq", "children": [["block 0", {"k": "seq", "children": [["0", {"k": "linear", "in": 2, "out": 3}]]}]]}
