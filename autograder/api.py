@@ -316,9 +316,11 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
         g.notes.append(note)
     g.notes.extend(sub.notes)
     if sub.assignment and sub.assignment != assignment:
-        g.errors.append(_("this notebook was made for the assignment '{made_for}' (its otter metadata says so), "
-                          "not '{assignment}': check that you submitted the right notebook").format(
-            made_for=sub.assignment, assignment=assignment))
+        said_by = (_("its otter metadata says so") if not sub.name.lower().endswith(".py")
+                   else _("its otter.Notebook(...) line says so"))
+        g.errors.append(_("this notebook was made for the assignment '{made_for}' ({said_by}), not '{assignment}': "
+                          "check that you submitted the right notebook").format(
+            made_for=sub.assignment, said_by=said_by, assignment=assignment))
     student.total_time = time_budget(limits, len(g.questions)) if total_time is None else total_time
     timed_out = False
     try:

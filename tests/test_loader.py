@@ -57,6 +57,7 @@ def test_what_the_student_is_told_hangs_wrong_assignment_notes(tmp_path):
     (tmp_path / "in" / "hang.py").write_text("def param_shapes(module):\n    while True:\n        pass\n")
     init = json.loads((ROOT / "assignments" / "init" / "init.ipynb").read_text())
     (tmp_path / "in" / "other.ipynb").write_text(json.dumps(init))
+    (tmp_path / "in" / "other.py").write_text('import otter\ngrader = otter.Notebook("init.ipynb")\nx = 1\n')
     with zipfile.ZipFile(tmp_path / "in" / "export.zip", "w") as z:
         z.writestr("access.ipynb", _nb([("code", "def count_parameters(module, trainable_only=False):\n    return 0")]))
     run = grade_cli("access", [tmp_path / "in"], tmp_path / "out", "--time-limit", "2")
@@ -67,6 +68,8 @@ def test_what_the_student_is_told_hangs_wrong_assignment_notes(tmp_path):
     feedback = (tmp_path / "out" / "hang.py" / "feedback.md").read_text()
     assert "ran without errors" not in feedback and "did not finish" in feedback
     assert any("made for the assignment 'init'" in e for e in book["other.ipynb"]["errors"]), book["other.ipynb"]
+    assert any("made for the assignment 'init' (its otter.Notebook(...) line says so)" in e
+               for e in book["other.py"]["errors"]), book["other.py"]  # a script export names it in its init cell
     exported = book["export.zip"]
     assert exported["errors"] == [] and any("graded the notebook access.ipynb" in n for n in exported["notes"])
     assert "ran without errors" in (tmp_path / "out" / "export.zip" / "feedback.md").read_text()

@@ -16,7 +16,8 @@ magics as ``get_ipython()`` calls) is read back into the same cells.
 
 A notebook made by ``make assign`` says which edition it is (``metadata.autograder.lang``):
 ``Submission.lang``; a script exported from one ("Download as Python") keeps its otter init cell,
-``grader = otter.Notebook("access.zh.ipynb")``, whose file name says the same (``script_edition``).
+``grader = otter.Notebook("access.zh.ipynb")``, whose file name says the same, and the assignment
+(``script_origin``).
 What the loader tells the student (notes, the reason a submission cannot be
 read, the labels that name cells) is in the language ``i18n.choose`` picks from the ``lang``
 requested and that metadata.
@@ -48,7 +49,7 @@ _MAGIC_LINE = re.compile(r"^\s*(?:[%!]|[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*[%!])")  #
 # The init cell of a student notebook, as a script keeps it: ``grader = otter.Notebook("access.zh.ipynb")``.
 # The notebook's file name is its edition (``NAME.LANG.ipynb``; ``NAME.ipynb`` is English): a .py has no metadata.
 _OTTER_INIT = re.compile(r"""^[ \t]*\w+[ \t]*=[ \t]*otter\.Notebook\([ \t]*(?:nb_path[ \t]*=[ \t]*)?["']"""
-                         r"""(?:[^"'\n]*/)?[\w-]+(?:\.([\w-]+))?\.ipynb["']""", re.M)
+                         r"""(?:[^"'\n]*/)?([\w-]+)(?:\.([\w-]+))?\.ipynb["']""", re.M)
 _GET_IPYTHON = re.compile(r"^\s*(?:[\w.]+(?:\s*,\s*[\w.]+)*\s*=\s*)?get_ipython\(\)\.")
 
 
@@ -210,6 +211,28 @@ def _script_cell(source: str) -> str:
                      for line in lines)
 
 
+_MAGIC_CALLS = {"run_cell_magic": "%%", "run_line_magic": "%", "system": "!", "getoutput": "!"}
+
+
+def _magic_text(line: str) -> str | None:
+    """A ``get_ipython()`` call of nbconvert's export as the student wrote it (``%%bash``, ``%matplotlib
+    inline``, ``!ls``), to quote the cell it starts; None for any other line."""
+    try:
+        call = ast.parse(line.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr in _MAGIC_CALLS
+            and isinstance(call.func.value, ast.Call) and isinstance(call.func.value.func, ast.Name)
+            and call.func.value.func.id == "get_ipython" and call.args
+            and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
+        return None
+    args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+    prefix = _MAGIC_CALLS[call.func.attr]
+    if prefix == "!":
+        return f"!{args[0]}"
+    return f"{prefix}{args[0]} {args[1] if len(args) > 1 else ''}".rstrip()
+
+
 def split_cells(text: str) -> tuple[list[tuple[int, str]], bool]:
     """Split a script into (first line number, source) cells: by nbconvert's ``# In[ ]:`` markers when
     it has them (then the second value is True), else by ``# %%`` percent markers (jupytext, editors),
@@ -235,17 +258,17 @@ def split_percent_cells(text: str) -> list[str]:
     return [_script_cell(s) if script else s for _, s in cells]
 
 
-def script_edition(text: str) -> str | None:
-    """The edition a script says it was exported from: the notebook that its otter init cell names
-    (``otter.Notebook("access.zh.ipynb")`` is Chinese, ``otter.Notebook("access.ipynb")`` English), or None
-    when it names none (the first such line counts)."""
+def script_origin(text: str) -> tuple[str | None, str | None]:
+    """The assignment and edition a script says it was exported from: the notebook its otter init cell names
+    (``otter.Notebook("access.zh.ipynb")`` is access's Chinese edition, ``otter.Notebook("access.ipynb")`` its
+    English one), or (None, None) when it names none (the first such line counts)."""
     m = _OTTER_INIT.search(text)
     if m is None:
-        return None
-    return i18n.normalize(m[1]) if m[1] else i18n.DEFAULT
+        return None, None
+    return m[1], i18n.normalize(m[2]) if m[2] else i18n.DEFAULT
 
 
-def _python(raw: bytes) -> tuple[Found, str | None]:
+def _python(raw: bytes) -> tuple[Found, str | None, str | None]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -257,8 +280,10 @@ def _python(raw: bytes) -> tuple[Found, str | None]:
             continue  # comments only (nbconvert's header, markdown): nothing to run
         lines = src.splitlines()
         first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), 0)
-        out.append((_script_cell(src) if script else src, lines[first], len(out) + 1, start + first))
-    return out, script_edition(text)
+        quoted = (_magic_text(lines[first]) if script else None) or lines[first]
+        out.append((_script_cell(src) if script else src, quoted, len(out) + 1, start + first))
+    assignment, edition = script_origin(text)
+    return out, assignment, edition
 
 
 # ------------------------------------------------------------------ zips
@@ -329,8 +354,8 @@ def load(path: str | Path, lang: str = i18n.AUTO) -> Submission:
             assignment = edition = inner = None
             if suffix == ".ipynb":
                 found, assignment, edition = _notebook(raw)
-            elif suffix == ".py":  # no metadata: the notebook its otter init cell names says the edition
-                found, edition = _python(raw)
+            elif suffix == ".py":  # no metadata: the notebook its otter init cell names says assignment and edition
+                found, assignment, edition = _python(raw)
             elif suffix == ".zip":
                 inner, data = _zip_notebook(raw)
                 del raw

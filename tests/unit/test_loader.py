@@ -152,8 +152,12 @@ def test_a_script_downloaded_from_a_zh_notebook_says_its_edition(tmp_path):
     assert sub.lang == "zh" and sub.cells[-1].strip() == "x = 1"
     assert HAN.search(sub.notes[0]) and HAN.search(sub.labels[0]), (sub.notes, sub.labels)
     assert "was skipped" in load(_write(tmp_path / "forced.py", script), lang="en").notes[0]  # --lang wins
+    assert sub.assignment == "access"  # and the assignment: a script for another one is told so
+    assert "“%%bash”" in sub.notes[0], sub.notes  # the skipped cell quoted as written, not as the export's call
+    assert '"%%bash"' in load(_write(tmp_path / "forced2.py", script), lang="en").notes[0]
     english = 'import otter\ngrader = otter.Notebook("access.ipynb")\nx = 1\n'
     assert load(_write(tmp_path / "en.py", english)).lang == "en"
+    assert load(_write(tmp_path / "tied.py", english.replace("access", "tied"))).assignment == "tied"
     for other in ("x = 1\n", '# grader = otter.Notebook("access.zh.ipynb")\nx = 1\n',
                   's = """\ngrader = otter.Notebook("init.fr.ipynb")\n"""\n'):
         assert load(_write(tmp_path / "none.py", other)).lang is None, other
@@ -290,8 +294,7 @@ def test_nbconvert_script_export_is_read_as_its_cells(tmp_path):
     sub = load(_write(tmp_path / "access.py", NBCONVERT_SCRIPT))
     assert [c.strip() for c in sub.cells] == ["pass\nimport torch\npass\npass", "def f(x):\n    return x + 1\npass",
                                               "if True:\n    pass\n    r = f(2)"]
-    assert sub.labels[0] == ('the code cell starting "get_ipython().run_line_magic(\'matplotlib\', \'inline\')" '
-                             '(line 10)')
+    assert sub.labels[0] == 'the code cell starting "%matplotlib inline" (line 10)'  # as the student wrote it
     assert len(sub.notes) == 1 and "(line 25) was skipped: the cell magic %%bash" in sub.notes[0]
     namespace: dict = {}
     for cell in sub.cells:  # the cells run as plain Python: no get_ipython, no NameError
