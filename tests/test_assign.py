@@ -106,6 +106,21 @@ def test_student_notebook_says_its_edition(name: str, lang: str) -> None:
     assert metadata["otter"]["assignment_name"] == name
 
 
+@pytest.mark.parametrize("name, lang", EDITIONS_OF, ids=EDITION_IDS)
+def test_a_never_run_notebook_downloads_as_a_python_script(tmp_path: Path, name: str, lang: str) -> None:
+    """Jupyter's "Download as Python" (`jupyter nbconvert --to script`) names the file from the notebook's
+    `language_info`: without `file_extension` a notebook never run in a kernel became a `.txt`, which
+    `grade` refuses. The student notebooks carry a kernel's whole `language_info`, so it is a `.py`."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "script", "--output-dir", str(tmp_path),
+                          str(student_path(name, lang))], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert [p.suffix for p in tmp_path.iterdir()] == [".py"], (list(tmp_path.iterdir()), STALE.format(name=name))
+    assert "# In[ ]:" in next(tmp_path.iterdir()).read_text(encoding="utf-8")
+
+
 def questions(nb: nbformat.NotebookNode) -> list[dict]:
     """The `# BEGIN QUESTION` configs of a master, in order."""
     return [yaml.safe_load(c.source.split("\n", 1)[1]) for c in nb.cells
