@@ -262,6 +262,14 @@ class MergeError(ValueError):
     """manual.csv cannot be merged; the message says which line and why, in one line."""
 
 
+def _unquoted(cell: str) -> str:
+    """A cell as it was before the CSV writer's (or manual.html's) ``neutralize``: its leading ``'`` dropped
+    where a formula start follows."""
+    from .engine.results import FORMULA_START
+
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
+
+
 def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict[str, dict]]:
     """{submission: {question: {"score": float, "comment": str}}} from a filled-in manual.csv.
     Empty points are skipped (not graded yet); anything else wrong is a ``MergeError``."""
@@ -277,9 +285,7 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
     known = set(names)
     out: dict[str, dict[str, dict]] = {}
     for line, row in enumerate(reader, start=2):
-        name = (row.get("submission") or "").strip()
-        if name.startswith("'") and name[1:].startswith(("=", "+", "-", "@", "\t", "\r")):
-            name = name[1:]  # neutralized by the writer
+        name = _unquoted((row.get("submission") or "").strip())
         q = (row.get("question") or "").strip()
         raw = (row.get("points") or "").strip()
         if not raw:
@@ -295,7 +301,7 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
             raise MergeError(f"{path}:{line}: points {raw!r} is not a number") from None
         if not 0 <= score <= maxima[q]:
             raise MergeError(f"{path}:{line}: points {score:g} outside 0..{maxima[q]:g} for {q}")
-        out.setdefault(name, {})[q] = {"score": score, "comment": (row.get("comment") or "").strip()}
+        out.setdefault(name, {})[q] = {"score": score, "comment": _unquoted((row.get("comment") or "").strip())}
     return out
 
 

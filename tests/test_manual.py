@@ -71,6 +71,13 @@ def test_read_points_refuses_what_it_cannot_merge(tmp_path):
                     "b.ipynb,why_share,,2,\n")
     assert manual.read_points(good, "tied", ["=evil.ipynb", "b.ipynb"]) == {
         "=evil.ipynb": {"why_share": {"score": 1.5, "comment": "ok"}}}
+    quoted = tmp_path / "quoted.csv"  # every start neutralize quotes comes back as it was, comments too
+    quoted.write_text("submission,question,points,max_points,comment\n'\uff1dwide.ipynb,why_share,1,2,'=SUM(A1)\n"
+                      "'@at.ipynb,why_share,2,2,'- a dash first\n'plain.ipynb,why_share,0,2,'kept\n")
+    assert manual.read_points(quoted, "tied", ["\uff1dwide.ipynb", "@at.ipynb", "'plain.ipynb"]) == {
+        "\uff1dwide.ipynb": {"why_share": {"score": 1.0, "comment": "=SUM(A1)"}},
+        "@at.ipynb": {"why_share": {"score": 2.0, "comment": "- a dash first"}},
+        "'plain.ipynb": {"why_share": {"score": 0.0, "comment": "'kept"}}}
     for body, phrase in [("submission,question,points\nnobody,why_share,1\n", "no submission named"),
                          ("submission,question,points\nb.ipynb,other,1\n", "not a free-response question"),
                          ("submission,question,points\nb.ipynb,why_share,lots\n", "not a number"),
