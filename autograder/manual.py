@@ -7,9 +7,11 @@ writes into ``--out``:
 
 - ``manual.html``: for each question, its prompt and rubric from the master notebook, then every
   submission's answer (Markdown rendered with raw HTML and images disabled, so nothing a student
-  wrote becomes markup or loads anything), each with a points field;
+  wrote becomes markup or loads anything), each with a points and a comment field, and a "Download
+  manual.csv" button that saves what was typed in as the manual.csv below (its one script, allowed by
+  its hash in the page's Content-Security-Policy);
 - ``manual.csv``: a line per submission and question, with empty ``points`` and ``comment``
-  columns to fill in (a spreadsheet, or the page's fields copied over);
+  columns to fill in (a spreadsheet), or to replace with the page's download;
 - ``manual.json``: the answers as read, so that the page can be rebuilt.
 
 ``python -m autograder merge-manual OUT manual.csv`` folds the points into ``gradebook.csv``/
@@ -255,7 +257,8 @@ def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en"
     outdir.write(out, "manual.csv", buf.getvalue())
     from .reports import write_manual_page
 
-    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions, submitters), lang=lang)
+    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions, submitters), lang=lang,
+                      named=named)
 
 
 class MergeError(ValueError):
