@@ -38,8 +38,8 @@ demo: venv
 	  echo "== access (中文版): out/demo/access.zh/graded/gradebook.csv, feedback in out/demo/access.zh/graded/*/feedback.md" && \
 	  (column -s, -t < out/demo/access.zh/graded/gradebook.csv 2>/dev/null || cat out/demo/access.zh/graded/gradebook.csv)
 
-# The summary's browser test needs Debian's chromium: installed here when running as root (as CI does);
-# as an ordinary user without it, that test is skipped and says why. The lint comes first: a lint or type
+# The browser tests (summary.html, manual.html) need Debian's chromium: installed here when running as root
+# (as CI does); as an ordinary user without it, they are skipped and say why. The lint comes first: a lint or type
 # error fails `make test`, and so CI.
 test: venv browser lint
 	$(PY) -m pytest -q
@@ -52,9 +52,9 @@ lint: venv
 
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "installing chromium (Debian) for tests/test_summary_browser.py"; \
+	  echo "installing chromium (Debian) for tests/test_summary_browser.py and tests/test_manual_browser.py"; \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium could not be installed: tests/test_summary_browser.py will be skipped"; \
+	  echo "chromium could not be installed: tests/test_summary_browser.py and tests/test_manual_browser.py will be skipped"; \
 	fi
 
 # otter's autograder zip with the kit inside (a wheel, and its pinned dependencies in environment.yml), for

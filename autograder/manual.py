@@ -7,9 +7,11 @@ writes into ``--out``:
 
 - ``manual.html``: for each question, its prompt and rubric from the master notebook, then every
   submission's answer (Markdown rendered with raw HTML and images disabled, so nothing a student
-  wrote becomes markup or loads anything), each with a points field;
+  wrote becomes markup or loads anything), each with a points and a comment field, and a "Download
+  manual.csv" button that saves what was typed in as the manual.csv below (its one script, allowed by
+  its hash in the page's Content-Security-Policy);
 - ``manual.csv``: a line per submission and question, with empty ``points`` and ``comment``
-  columns to fill in (a spreadsheet, or the page's fields copied over);
+  columns to fill in (a spreadsheet), or to replace with the page's download;
 - ``manual.json``: the answers as read, so that the page can be rebuilt.
 
 ``python -m autograder merge-manual OUT manual.csv`` folds the points into ``gradebook.csv``/
@@ -255,11 +257,20 @@ def write(out: Path, assignment: str, answers: dict[str, dict], lang: str = "en"
     outdir.write(out, "manual.csv", buf.getvalue())
     from .reports import write_manual_page
 
-    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions, submitters), lang=lang)
+    write_manual_page(out, assignment, page_questions(assignment, answers, lang, solutions, submitters), lang=lang,
+                      named=named)
 
 
 class MergeError(ValueError):
     """manual.csv cannot be merged; the message says which line and why, in one line."""
+
+
+def _unquoted(cell: str) -> str:
+    """A cell as it was before the CSV writer's (or manual.html's) ``neutralize``: its leading ``'`` dropped
+    where a formula start follows."""
+    from .engine.results import FORMULA_START
+
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_START) else cell
 
 
 def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict[str, dict]]:
@@ -277,9 +288,7 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
     known = set(names)
     out: dict[str, dict[str, dict]] = {}
     for line, row in enumerate(reader, start=2):
-        name = (row.get("submission") or "").strip()
-        if name.startswith("'") and name[1:].startswith(("=", "+", "-", "@", "\t", "\r")):
-            name = name[1:]  # neutralized by the writer
+        name = _unquoted((row.get("submission") or "").strip())
         q = (row.get("question") or "").strip()
         raw = (row.get("points") or "").strip()
         if not raw:
@@ -295,7 +304,7 @@ def read_points(path: Path, assignment: str, names: list[str]) -> dict[str, dict
             raise MergeError(f"{path}:{line}: points {raw!r} is not a number") from None
         if not 0 <= score <= maxima[q]:
             raise MergeError(f"{path}:{line}: points {score:g} outside 0..{maxima[q]:g} for {q}")
-        out.setdefault(name, {})[q] = {"score": score, "comment": (row.get("comment") or "").strip()}
+        out.setdefault(name, {})[q] = {"score": score, "comment": _unquoted((row.get("comment") or "").strip())}
     return out
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hashlib
 import html
 import io
 import json
@@ -646,18 +647,44 @@ def write_summary(out: Path, lang: str = "en") -> Path:
     return path
 
 
-def write_manual_page(out: Path, assignment: str, questions: list[dict], lang: str = "en") -> Path:
+def manual_script() -> str:
+    """The one script of manual.html (``templates/manual.js``, with the CSV writer's formula starts put in):
+    its "Download manual.csv" button writes the points and comments typed into the page as the manual.csv
+    that merge-manual reads. The page's Content-Security-Policy allows exactly this text, by its hash."""
+    from .engine.results import FORMULA_START
+
+    env = environment()
+    assert env.loader is not None
+    text = env.loader.get_source(env, "manual.js")[0].replace("__FORMULA_START__", json.dumps(list(FORMULA_START)))
+    if "</script" in text.lower() or "__FORMULA_START__" in text:
+        raise RuntimeError("templates/manual.js cannot go into a <script> element as it is")
+    return text
+
+
+def script_hash(script: str) -> str:
+    """A CSP source that allows an inline ``<script>`` whose text is exactly ``script``: 'sha256-...'."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+
+
+def write_manual_page(out: Path, assignment: str, questions: list[dict], lang: str = "en",
+                      named: bool = False) -> Path:
     """``out/manual.html``: per free-response question its prompt and rubric, then every submission's
-    answer, each with a points field. ``questions`` is the page's data as ``manual.page_questions``
-    builds it; its HTML (``manual.render_markdown``'s: raw HTML shown as text, no images) goes into
-    the page as it is."""
+    answer, each with a points field and a comment field, and a "Download manual.csv" button that saves
+    what was typed in as the manual.csv merge-manual reads, with a ``submitters`` column when ``named``
+    (as ``manual.write`` writes it; not with ``grade --blind``). ``questions`` is the page's data as
+    ``manual.page_questions`` builds it; its HTML (``manual.render_markdown``'s: raw HTML shown as text,
+    no images) goes into the page as it is. The page's one script (``manual_script``) is allowed by its
+    sha256 in the page's Content-Security-Policy, and nothing else is."""
     def safe(html: str) -> Markup | str:
         return Markup(html) if html else ""
 
     qs = [{**q, "prompt": safe(q["prompt"]), "rubric": safe(q["rubric"]),
            "answers": [{**a, "html": None if a["html"] is None else safe(a["html"])} for a in q["answers"]]}
           for q in questions]
-    page = environment(lang).get_template("manual.html.j2").render(lang=lang, assignment=assignment, questions=qs)
+    script = manual_script()
+    page = environment(lang).get_template("manual.html.j2").render(
+        lang=lang, assignment=assignment, questions=qs, named=named, script=Markup(script),
+        script_hash=script_hash(script))
     path = out / "manual.html"
     _write(path, page + "\n")
     return path

@@ -71,6 +71,13 @@ def test_read_points_refuses_what_it_cannot_merge(tmp_path):
                     "b.ipynb,why_share,,2,\n")
     assert manual.read_points(good, "tied", ["=evil.ipynb", "b.ipynb"]) == {
         "=evil.ipynb": {"why_share": {"score": 1.5, "comment": "ok"}}}
+    quoted = tmp_path / "quoted.csv"  # every start neutralize quotes comes back as it was, comments too
+    quoted.write_text("submission,question,points,max_points,comment\n'\uff1dwide.ipynb,why_share,1,2,'=SUM(A1)\n"
+                      "'@at.ipynb,why_share,2,2,'- a dash first\n'plain.ipynb,why_share,0,2,'kept\n")
+    assert manual.read_points(quoted, "tied", ["\uff1dwide.ipynb", "@at.ipynb", "'plain.ipynb"]) == {
+        "\uff1dwide.ipynb": {"why_share": {"score": 1.0, "comment": "=SUM(A1)"}},
+        "@at.ipynb": {"why_share": {"score": 2.0, "comment": "- a dash first"}},
+        "'plain.ipynb": {"why_share": {"score": 0.0, "comment": "'kept"}}}
     for body, phrase in [("submission,question,points\nnobody,why_share,1\n", "no submission named"),
                          ("submission,question,points\nb.ipynb,other,1\n", "not a free-response question"),
                          ("submission,question,points\nb.ipynb,why_share,lots\n", "not a number"),
@@ -108,3 +115,54 @@ def test_the_submitters_are_named_beside_each_answer_unless_blind(tmp_path):
         csv.writer(fh).writerows(table)
     assert manual.read_points(filled, "access", list(answers)) == {
         "submission_1": {"rand_weight_role": {"score": 2.0, "comment": ""}}}
+
+
+def _page(folder: Path, lang: str = "en", named: bool = True) -> str:
+    answers = {"submission_1": {"lang": "en", "answers": {"rand_weight_role": "<script>alert(1)</script>"}},
+               "=evil": {"lang": "zh", "answers": {"rand_weight_role": ""}}}
+    folder.mkdir(mode=0o700)
+    manual.write(folder, "access", answers, lang=lang,
+                 submitters={"submission_1": "Ada", "=evil": "=HYPERLINK(1)"} if named else None)
+    return (folder / "manual.html").read_text()
+
+
+def test_the_pages_one_script_is_allowed_by_its_hash_and_nothing_else(tmp_path):
+    """manual.html's Content-Security-Policy stays default-src 'none': its one script (the Download
+    manual.csv button's) is allowed by the sha256 of its exact text, with no 'unsafe-inline' or
+    'unsafe-eval' and no other source; student content never becomes a script."""
+    import base64
+    import hashlib
+    import re
+
+    page = _page(tmp_path / "named")
+    (csp,) = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', page)
+    directives = dict(d.strip().split(" ", 1) for d in csp.split(";"))
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert len(scripts) == 1 and page.lower().count("<script") == 1  # the student's <script> shown as text
+    digest = base64.b64encode(hashlib.sha256(scripts[0].encode("utf-8")).digest()).decode()
+    assert directives == {"default-src": "'none'", "style-src": "'unsafe-inline'", "img-src": "data:",
+                          "script-src": f"'sha256-{digest}'"}
+    assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in csp
+    assert "innerHTML" not in scripts[0] and "insertAdjacentHTML" not in scripts[0] and "eval(" not in scripts[0]
+    from autograder.engine.results import FORMULA_START
+
+    assert json.dumps(list(FORMULA_START)) in scripts[0]  # the writer's own formula starts
+    # the other pages keep their script-free policy
+    from autograder import reports
+
+    assert "script-src" not in reports.environment().get_template("base.html.j2").render(html_lang="en")
+
+
+def test_the_page_names_the_submitters_for_the_download_unless_blind(tmp_path):
+    named, blind = _page(tmp_path / "named"), _page(tmp_path / "blind", named=False)
+    assert 'data-named="1"' in named and 'data-who="=HYPERLINK(1)"' in named
+    assert 'data-named="0"' in blind and "data-who=" not in blind and "HYPERLINK" not in blind
+    for page in (named, blind):
+        assert page.count("<textarea") == page.count('class=points') == 2
+        assert 'data-submission="=evil" data-question="rand_weight_role" data-max="2"' in page
+        assert "<button type=button id=download-csv hidden>Download manual.csv</button>" in page
+
+
+def test_the_chinese_page_labels_the_download(tmp_path):
+    page = _page(tmp_path / "zh", lang="zh")
+    assert "下载manual.csv</button>" in page and "评语" in page and "Download manual.csv" not in page

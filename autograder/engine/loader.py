@@ -226,7 +226,7 @@ def _magic_text(line: str) -> str | None:
             and call.func.value.func.id == "get_ipython" and call.args
             and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)):
         return None
-    args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+    args = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
     prefix = _MAGIC_CALLS[call.func.attr]
     if prefix == "!":
         return f"!{args[0]}"
