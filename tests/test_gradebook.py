@@ -135,7 +135,13 @@ def test_manual_page_shows_rubric_and_escaped_answers(graded):
     page = (graded["out"] / "manual.html").read_text()
     assert "Rubric (2 points)" in page  # from solutions/access.ipynb
     assert "A plain attribute is never trained." in page and "<strong>buffers</strong>" in page
-    assert "<script" not in page.lower() and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    # the student's <script> is text; the one script is the kit's download button, allowed by its hash alone
+    from autograder.reports import manual_script, script_hash
+
+    assert page.lower().count("<script") == 1 and f"<script>{manual_script()}</script>" in page
+    csp = page.split('http-equiv="Content-Security-Policy" content="')[1].split('"')[0]
+    assert csp.endswith(f"; script-src '{script_hash(manual_script())}'") and csp.startswith("default-src 'none';")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count('type=number') == 4  # a points field per submission
     assert "No answer: the cell was left as it came." not in page.split("submission_1")[1].split("submission_2")[0]
     table = rows(graded["out"] / "manual.csv")
