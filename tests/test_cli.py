@@ -98,6 +98,16 @@ def test_unusable_out_is_refused_before_grading(tmp_path):
     assert time.monotonic() - started < 20, "refused only after grading"
 
 
+def test_an_unreadable_gradescope_metadata_file_is_warned_about_once(tmp_path):
+    """grade looks for the submissions once: the warning about a broken submission_metadata.yml is one line."""
+    export = tmp_path / "export"
+    compose("access", None, export / "submission_1" / "access.ipynb")
+    (export / "submission_metadata.yml").write_text("submission_1:\n  :submitters: [\n")
+    run = cli("grade", "access", export, "--out", tmp_path / "out", "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("submission_metadata.yml cannot be read") == 1, run.stderr
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_grader_file_the_runner_refuses_is_one_line_and_exit_2(tmp_path, jobs):
     """An instructor's grader that pytest would run differently (here a parametrize) stops the run before any

@@ -40,7 +40,8 @@ OUTPUT_FILES = ["gradebook.csv", "gradebook.json", "canvas.csv", "summary.html",
 
 def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, limits: Limits = Limits(),
                 progress: bool = False, run: Run | None = None, total_time: float | None = None,
-                lang: str = i18n.AUTO, after_due_date: bool = False, blind: bool = False) -> list[dict]:
+                lang: str = i18n.AUTO, after_due_date: bool = False, blind: bool = False,
+                found: tuple[Path, list[api.Submitted]] | None = None) -> list[dict]:
     """Grade every submission found in ``paths`` (``api.grade_many``); write results, the gradebook and
     reports under ``out``: ``<name>/results.json``, ``<name>/feedback.{md,html}``, ``gradebook.{csv,json}``
     (``canvas.csv`` when submitters have SIDs), ``summary.html``, and the free-response pages
@@ -54,7 +55,8 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
     ``--lang``: each submission's results and feedback are in the language ``i18n.choose`` picks for
     it; the class pages (summary, manual) in ``lang``, English under ``auto``. ``after_due_date``
     lists the checks shown after the due date in the feedback. ``blind`` leaves the submitters' names
-    out of manual.html and manual.csv (anonymous grading of the free-response answers)."""
+    out of manual.html and manual.csv (anonymous grading of the free-response answers). ``found`` is what
+    ``open_out`` returned for these ``paths`` and ``out``, when the caller checked them already."""
     from .. import manual
     from ..engine import results
     from ..reports import write_reports
@@ -64,13 +66,7 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
 
         layers = isolation.check(insecure=limits.insecure)
         run = results.Run(isolation=layers.describe(), insecure=layers.insecure)
-    outdir.check_apart(out, paths)
-    out = outdir.prepare(out)
-    outdir.check_reusable(out, assignment)
-    subs = api.find_submissions(paths, assignment)
-    clash = outdir.conflicts(out, [sub.name for sub in subs])
-    if clash:
-        raise outdir.UnsafeOutput(_clash_message(out, clash))
+    out, subs = found if found is not None else open_out(assignment, paths, out)
     api.preload(summary=len(subs) > 1)
     outdir.clear_previous(out)
     outdir.write_manifest(out, assignment, [sub.name for sub in subs] + OUTPUT_FILES)
@@ -102,10 +98,20 @@ def counts(rows: list[dict]) -> dict[str, int]:
             "timed out": status.count("timed out"), "grader errors": sum(bool(r.get("grader_errors")) for r in rows)}
 
 
-def _clash_message(out: Path, names: list[str]) -> str:
-    shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-    return (f"{out} holds files the kit did not write where submissions' folders go ({shown}): "
-            f"they are left alone; use another folder")
+def open_out(assignment: str, paths: list[str], out: Path) -> tuple[Path, list[api.Submitted]]:
+    """The results folder, made safe to write (``outdir.UnsafeOutput`` when it is not: apart from the
+    submission ``paths``, ``outdir.prepare``, ``outdir.check_reusable``, and no file the kit did not write
+    where a submission's folder goes), and the submissions found in ``paths``."""
+    outdir.check_apart(out, paths)  # before prepare, which may create it
+    folder = outdir.prepare(out)
+    outdir.check_reusable(folder, assignment)
+    subs = api.find_submissions(paths, assignment)
+    clash = outdir.conflicts(folder, [sub.name for sub in subs])
+    if clash:
+        shown = ", ".join(clash[:3]) + (", ..." if len(clash) > 3 else "")
+        raise outdir.UnsafeOutput(f"{out} holds files the kit did not write where submissions' folders go "
+                                  f"({shown}): they are left alone; use another folder")
+    return folder, subs
 
 
 def _refuse(message: str) -> int:
@@ -130,13 +136,7 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     if missing:
         return usage(f"no such file or folder: {', '.join(missing)}")
     try:  # before the sandbox check, which creates nothing: an unusable --out is the user's to fix first
-        outdir.check_apart(args.out, args.paths)  # before prepare, which may create it
-        out = outdir.prepare(args.out)
-        outdir.check_reusable(out, args.assignment)
-        subs = api.find_submissions(args.paths, args.assignment)
-        clash = outdir.conflicts(out, [sub.name for sub in subs])
-        if clash:
-            raise outdir.UnsafeOutput(_clash_message(args.out, clash))
+        out, subs = open_out(args.assignment, args.paths, args.out)
     except outdir.UnsafeOutput as exc:
         return _refuse(f"refusing --out: {exc}")
     from ..engine import isolation
@@ -160,7 +160,7 @@ def run(args: argparse.Namespace, error: Callable[[str], object] | None = None) 
     try:
         rows = grade_paths(args.assignment, args.paths, out, args.jobs, limits, progress=not args.quiet, run=run_,
                            total_time=args.submission_time_limit, lang=args.lang,
-                           after_due_date=args.after_due_date, blind=args.blind)
+                           after_due_date=args.after_due_date, blind=args.blind, found=(out, subs))
     except GraderFileError as exc:  # found when the graders load, before any submission is graded
         _remove_if_made(out, args.out)
         return _refuse(f"the graders of {args.assignment} cannot be used: {exc}")
