@@ -149,20 +149,29 @@ def notebook_lang(nb: dict | None) -> str:
     return lang if isinstance(lang, str) and lang in ("en", "zh") else "en"
 
 
-def extract_answers(nb: dict | None, assignment: str) -> dict[str, str | None]:
-    """{question: the student's answer (Markdown; code cells fenced), "" when left as it came, None
-    when the question's cells are not in the notebook}. A question's cells are found by its prompt
-    cell's id (kept by otter assign), else by the order of otter's ``<!-- BEGIN QUESTION -->`` markers;
-    the answer is every cell after the prompt up to the one that starts ``<!-- END QUESTION -->``."""
-    names = [q for q, _ in questions(assignment)]
-    if nb is None:
-        return {q: None for q in names}
-    cells = [c for c in nb["cells"] if isinstance(c, dict)]
+def prompt_ids(assignment: str) -> dict[str, set[str]]:
+    """{question: the ids of its prompt cell in the masters of both editions}."""
     ids: dict[str, set[str]] = {}
     for lang in ("en", "zh"):
         for q in master_questions(assignment, lang):
             if q.prompt_id:
                 ids.setdefault(q.name, set()).add(q.prompt_id)
+    return ids
+
+
+def extract_answers(nb: dict | None, assignment: str,
+                    ids: dict[str, set[str]] | None = None) -> dict[str, str | None]:
+    """{question: the student's answer (Markdown; code cells fenced), "" when left as it came, None
+    when the question's cells are not in the notebook}. A question's cells are found by its prompt
+    cell's id (kept by otter assign; ``ids`` is ``prompt_ids(assignment)``, read here when not given),
+    else by the order of otter's ``<!-- BEGIN QUESTION -->`` markers; the answer is every cell after
+    the prompt up to the one that starts ``<!-- END QUESTION -->``."""
+    names = [q for q, _ in questions(assignment)]
+    if nb is None:
+        return {q: None for q in names}
+    cells = [c for c in nb["cells"] if isinstance(c, dict)]
+    if ids is None:
+        ids = prompt_ids(assignment)
     starts = [i for i, c in enumerate(cells) if _source(c).lstrip().startswith("<!-- BEGIN QUESTION -->")]
     out: dict[str, str | None] = {}
     for k, name in enumerate(names):
@@ -188,9 +197,10 @@ def extract_answers(nb: dict | None, assignment: str) -> dict[str, str | None]:
 def collect(assignment: str, subs: list[Submitted]) -> dict[str, dict]:
     """{submission name: {"lang": edition, "answers": {question: answer or None}}} for every submission."""
     found = {}
+    ids = prompt_ids(assignment)  # the masters read once, not once per submission
     for sub in subs:
         nb = _notebook_json(sub.path) if sub.path is not None else None
-        found[sub.name] = {"lang": notebook_lang(nb), "answers": extract_answers(nb, assignment)}
+        found[sub.name] = {"lang": notebook_lang(nb), "answers": extract_answers(nb, assignment, ids)}
     return found
 
 
