@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from . import i18n
 from .engine.child import warmers_for
@@ -354,7 +354,7 @@ def _grade(path: Path | None, sub: Submission | None, load_error: str | None, as
 
 def grade_many(assignment: str, subs: list[Submitted], out: Path, *, jobs: int = 1, limits: Limits = Limits(),
                run: Run | None = None, total_time: float | None = None, lang: str = i18n.AUTO,
-               progress: bool = False) -> Batch:
+               progress: bool = False, prepare: Callable[[], None] | None = None) -> Batch:
     """Grade ``subs`` into ``out``, writing each one's ``<name>/results.json`` as it is graded.
 
     One submission is graded cold, in this process (its child imports torch while this process
@@ -362,8 +362,9 @@ def grade_many(assignment: str, subs: list[Submitted], out: Path, *, jobs: int =
     submission order. ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` is what every
     results.json records of how the run graded (default: ``limits.insecure`` alone); ``total_time``
     is each submission's wall-time budget (default ``time_budget``); ``lang`` is ``--lang``.
-    ``progress`` writes a line per submission (a bar on a terminal) to stderr. Raises
-    ``RuntimeError`` when no grading worker can start."""
+    ``progress`` writes a line per submission (a bar on a terminal) to stderr. ``prepare`` (``preload``)
+    runs before any student code: once the workers are started, while they import torch (several
+    submissions), or first (one). Raises ``RuntimeError`` when no grading worker can start."""
     from .engine import results, runner
 
     run = run if run is not None else results.Run(insecure=limits.insecure)
@@ -372,7 +373,9 @@ def grade_many(assignment: str, subs: list[Submitted], out: Path, *, jobs: int =
     if len(subs) > 1:
         from .grade.pool import run_pool
 
-        return Batch.of(*run_pool(assignment, subs, out, jobs, limits, progress, run, total_time, lang))
+        return Batch.of(*run_pool(assignment, subs, out, jobs, limits, progress, run, total_time, lang, prepare))
+    if prepare is not None:
+        prepare()
     sub = subs[0]
     g, seconds = grade_one(sub.path, assignment, limits, note=sub.note, total_time=total_time, lang=lang)
     g.submission = sub.name

@@ -149,3 +149,54 @@ def test_a_dead_workers_submission_is_not_graded_in_either_language():
         with i18n.using(lang):
             g = not_graded("access", "s.ipynb", [rule], "the grading process died")
         assert results.status(g) == ("not graded", "the grading process died"), lang
+
+
+_FAKE_WORKER = r"""
+import json, sys, time
+log = open(sys.argv[1], "a", buffering=1)
+print(json.dumps({"event": "hello", "rules": [{"name": "test_q", "question": "q", "points": 1.0,
+                  "visibility": "visible", "doc": "", "needs": []}]}), flush=True)
+for line in sys.stdin:
+    job = json.loads(line)
+    log.write(f"job {job['index']}\n")
+    time.sleep(1.5 if job["index"] == 0 else 0.0)
+    print(json.dumps({"event": "done", "index": job["index"], "seconds": 0.0,
+                      "row": {"submission": job["name"], "status": "graded", "total": 1, "max_total": 1}}),
+          flush=True)
+    log.write(f"done {job['index']}\n")
+log.write("exit\n")
+"""
+
+
+def test_prepare_runs_once_the_workers_are_started_and_before_any_job_and_idle_workers_exit_early(
+        tmp_path, monkeypatch) -> None:
+    """The parent's imports (``prepare``) overlap the workers' start but end before any submission is
+    handed out; a worker with nothing left to grade exits at once, not when the slowest one is done."""
+    from autograder.api import Submitted
+    from autograder.engine.results import Run
+    from autograder.engine.sandbox import Limits
+    from autograder.grade import pool
+
+    log = tmp_path / "log"
+    monkeypatch.setattr(pool, "worker_command", lambda a, limits: [sys.executable, "-c", _FAKE_WORKER, str(log)])
+    started = []
+    real_init = pool.Worker.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    monkeypatch.setattr(pool.Worker, "__init__", init)
+
+    def prepare() -> None:
+        assert len(started) == 2  # both workers are importing while this process does
+        with log.open("a") as f:
+            f.write("prepare\n")
+
+    subs = [Submitted(f"s{i}", None) for i in range(3)]
+    rows, rules = pool.run_pool("access", subs, tmp_path / "out", 2, Limits(), False, Run(), prepare=prepare)
+    assert [r["submission"] for r in rows] == ["s0", "s1", "s2"] and [r.name for r in rules] == ["test_q"]
+    events = log.read_text().split("\n")
+    assert events[0] == "prepare", events
+    # the fast worker graded s1 and s2, found nothing left and exited while s0 was still being graded
+    assert events.index("exit") < events.index("done 0"), events

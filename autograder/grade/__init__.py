@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
 from pathlib import Path
@@ -67,11 +68,10 @@ def grade_paths(assignment: str, paths: list[str], out: Path, jobs: int = 1, lim
         layers = isolation.check(insecure=limits.insecure)
         run = results.Run(isolation=layers.describe(), insecure=layers.insecure)
     out, subs = found if found is not None else open_out(assignment, paths, out)
-    api.preload(summary=len(subs) > 1)
     outdir.clear_previous(out)
     outdir.write_manifest(out, assignment, [sub.name for sub in subs] + OUTPUT_FILES)
     batch = api.grade_many(assignment, subs, out, jobs=jobs, limits=limits, run=run, total_time=total_time,
-                           lang=lang, progress=progress)
+                           lang=lang, progress=progress, prepare=functools.partial(api.preload, summary=len(subs) > 1))
     people = {sub.name: list(sub.submitters) for sub in subs if sub.submitters}
     for row in batch.rows:
         if people.get(row["submission"]):

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from .. import i18n
 from ..engine.runner import GraderFileError, Rule, not_graded, question_order, time_budget
@@ -36,7 +36,7 @@ def worker_command(assignment: str, limits: Limits) -> list[str]:
     3.10 included, nothing of the working folder on ``sys.path``: what ``-P`` adds on 3.11), then
     the kit's own root, which is all ``python -m`` from that folder gave it."""
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from autograder.grade.worker import main; sys.exit(main())")
+            f"from autograder.grade.worker import run; run()")
     return [sys.executable, "-I", "-c", code, assignment, json.dumps(dataclasses.asdict(limits))]
 
 
@@ -154,13 +154,15 @@ def _in_worker(**fixtures: Any) -> None:
 
 
 def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limits: Limits, progress: bool,
-             run: Run, total_time: float | None = None,
-             lang: str = i18n.AUTO) -> tuple[list[dict[str, Any]], list[Rule]]:
+             run: Run, total_time: float | None = None, lang: str = i18n.AUTO,
+             prepare: Callable[[], None] | None = None) -> tuple[list[dict[str, Any]], list[Rule]]:
     """Grade ``subs`` with ``jobs`` workers; returns (gradebook rows in submission order, the rules).
 
     ``out`` is a results folder ``outdir.prepare`` accepted; ``run`` (``results.Run``) is recorded in
     every results.json; ``total_time`` is each submission's budget (default ``time_budget``); ``lang`` is
-    ``--lang`` (each worker decides a submission's language with ``i18n.choose``)."""
+    ``--lang`` (each worker decides a submission's language with ``i18n.choose``). ``prepare`` runs
+    once the workers are started and before any submission is handed to one (``api.preload``: this
+    process's imports, done while the workers import torch, and still before any student code runs)."""
     from ..engine import results
 
     root = os.path.abspath(out)
@@ -211,11 +213,15 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
                     "note": note.portable() if isinstance(note, i18n.Message) else note,
                     "out": os.path.join(root, name), "root": root, "run": dataclasses.asdict(this),
                     "total_time": this.time_budget}, _deadline(this.time_budget))
-        else:
+        else:  # nothing left to hand out: the worker ends its zygote and exits while the others finish
             w.job = None
+            if not w.stdin.closed:
+                w.stdin.close()
 
     for _ in range(min(jobs, len(subs))):
         start()
+    if prepare is not None:
+        prepare()
     attempts = 0
     try:
         while any(r is None for r in rows):
@@ -248,7 +254,8 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
     finally:
         bar.close()
         for w in workers:
-            w.stdin.close()  # the worker's loop ends and it stops its zygote
+            if not w.stdin.closed:
+                w.stdin.close()  # the worker's loop ends and it stops its zygote
         for w in workers:
             try:  # let it end its zygote's sandbox itself, so that nothing outlives grading
                 w.proc.wait(timeout=15)

@@ -54,5 +54,25 @@ def main() -> int:
     return 0
 
 
+def run() -> None:
+    """The worker process: ``main``, then exit without the interpreter's teardown of torch (half a second
+    of every worker, at the end of the class, when its zygote and every sandbox are gone already)."""
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # a crash still says why on stderr, as an uncaught exception would
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

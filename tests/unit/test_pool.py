@@ -32,3 +32,4 @@ def test_without_a_terminal_each_submission_is_one_plain_line() -> None:
     progress = Progress(2, True, log)
     progress.step("a.ipynb", {"status": "graded", "total": 17, "max_total": 17})
     assert log.getvalue() == "[1/2] a.ipynb: 17/17 graded\n"
+
