@@ -103,6 +103,34 @@ def test_a_seed_makes_values_reproducible():
     assert not torch.equal(a[0].weight, c[0].weight)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("n_in,n_out,bias", [(1, 1, True), (3, 4, True), (20, 64, False), (7, 1000, True)])
+def test_a_linear_spec_builds_what_nn_linear_builds_bit_for_bit(n_in, n_out, bias, dtype):
+    """specs builds its Linears without nn.Linear's constructor (a fast path): the same object, the same values."""
+    torch.default_generator.manual_seed(11)
+    want = torch.nn.Linear(n_in, n_out, bias=bias, dtype=getattr(torch, dtype))
+    after_want = torch.rand(3)
+    got = build(linear(n_in, n_out, bias, dtype=dtype), 11)
+    after_got = torch.rand(3)
+    assert type(got) is torch.nn.Linear
+    assert list(got.__dict__) == list(want.__dict__)
+    assert {k: v for k, v in got.__dict__.items() if not k.startswith("_")} == \
+           {k: v for k, v in want.__dict__.items() if not k.startswith("_")}
+    assert list(got._parameters) == list(want._parameters) and repr(got) == repr(want)
+    for name, p in want.named_parameters():
+        q = got.get_parameter(name)
+        assert type(q) is type(p) and q.dtype == p.dtype and q.requires_grad and q.is_leaf
+        assert torch.equal(q, p), name
+    assert torch.equal(after_got, after_want)  # as many draws from the generator, no more
+
+
+def test_a_linear_spec_nn_linear_would_refuse_is_refused_alike():
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(-1, 2)
+    with pytest.raises(RuntimeError):
+        build(linear(-1, 2))
+
+
 # ------------------------------------------------------------------ ties and zero, applied by build
 
 
