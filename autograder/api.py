@@ -228,11 +228,16 @@ def find_submissions(paths: list[str] | list[Path], assignment: str) -> list[Sub
 # ------------------------------------------------------------------ grading
 
 
-def preload(summary: bool = False) -> None:
+def preload(summary: bool = False, pages: bool = True) -> None:
     """Import now, before any student code runs, every module this trusted process needs later
     (the results writer, the reports and what they import; matplotlib when a summary will be drawn).
     ``sys.path`` is already free of the working folder (``autograder/__init__.py``); importing up
-    front also means nothing planted later anywhere is imported after a submission has run."""
+    front also means nothing planted later anywhere is imported after a submission has run.
+
+    ``pages=False`` for a grading worker, which writes results.json and gradebook rows but never a
+    page: the page renderers' imports and templates (a fifth of a second of each worker's start)
+    stay in the process that renders them (``tests/test_parent.py`` checks that a worker imports
+    nothing once it has started grading)."""
     # the reports' and gradebook's imports
     import base64  # noqa: F401
     import csv  # noqa: F401
@@ -240,12 +245,15 @@ def preload(summary: bool = False) -> None:
     import html  # noqa: F401
     import statistics  # noqa: F401
 
+    from .engine import results, runner, student  # noqa: F401
+
+    if not pages:
+        return
     import jinja2.ext  # noqa: F401
     import markdown_it  # noqa: F401
     import yaml  # noqa: F401
 
     from . import manual, reports  # noqa: F401
-    from .engine import results, runner, student  # noqa: F401
 
     for lang in ("en",):  # the templates, compiled now (the report writers only render them later)
         env = reports.environment(lang)

@@ -1,6 +1,7 @@
 """The trusted parent: what it imports, what it reads from the child, how long it grades, where it writes."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import resource
@@ -61,6 +62,50 @@ def test_modules_planted_in_a_world_writable_working_folder_are_never_imported(t
     results = json.loads((tmp_path / "out" / "a.ipynb" / "results.json").read_text())
     assert results["extra_data"]["isolation"] and results["extra_data"]["time_budget"] == 100
     assert json.loads((tmp_path / "out" / "gradebook.json").read_text())["time_budget"] == 100
+
+
+_WORKER_IMPORTS = """
+import json, sys
+from autograder.grade import pool, worker
+started = []
+real = pool.rule_fields
+def rule_fields(rule):  # called for the worker's hello: it has imported all it will, and grades next
+    if not started:
+        started.append(set(sys.modules))
+    return real(rule)
+pool.rule_fields = rule_fields
+worker.main()
+print(json.dumps(sorted(set(sys.modules) - started[0])), file=sys.stderr)
+"""
+
+
+def test_a_grading_worker_imports_nothing_once_it_has_started_grading(tmp_path):
+    """Everything a worker needs is imported before its hello, so before any student code runs: its preload
+    leaves out the page renderers (the pool renders the pages), and this holds it to that, on references
+    in both editions, mistakes, and submissions that crash their child or write garbage into the channel."""
+    from autograder.engine.results import Run
+
+    jobs: dict[str, list[Path]] = {}
+    for a in ("access", "init", "tied"):
+        mistakes = sorted((ROOT / "tests" / "submissions" / a).glob("*.py"))[:2]
+        jobs[a] = [compose(a, None, tmp_path / a / "ref.ipynb"), compose(a, None, tmp_path / a / "zh.ipynb", lang="zh"),
+                   *(compose(a, m, tmp_path / a / f"{m.stem}.ipynb") for m in mistakes)]
+    jobs["access"] += [compose("access", ROOT / "tests" / "hostile" / f"{h}.py", tmp_path / "access" / f"{h}.ipynb")
+                       for h in ("exit", "huge_frame", "forged_index", "monkeypatch")]
+    procs = {}
+    for a, paths in jobs.items():
+        lines = [json.dumps({"index": i, "name": p.name, "path": str(p), "lang": "auto", "note": "",
+                             "out": str(tmp_path / "out" / a / p.name), "root": str(tmp_path / "out" / a),
+                             "run": dataclasses.asdict(Run()), "total_time": 200}) for i, p in enumerate(paths)]
+        code = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n" + _WORKER_IMPORTS
+        cmd = [sys.executable, "-I", "-c", code, a, json.dumps(dataclasses.asdict(Limits()))]
+        procs[a] = (subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, cwd=ROOT), "\n".join(lines) + "\n", len(paths))
+    for a, (proc, stdin, n) in procs.items():
+        out, err = proc.communicate(stdin, timeout=600)
+        assert proc.returncode == 0, err
+        assert sum(json.loads(line)["event"] == "done" for line in out.splitlines()) == n, out
+        assert json.loads(err.strip().splitlines()[-1]) == [], f"{a}: imported after the worker's hello"
 
 
 # ------------------------------------------------------------------ frames from the child

@@ -27,7 +27,7 @@ def main() -> int:
     from ..engine import results, runner
     from .pool import rule_fields
 
-    preload()  # before the first submission's code runs
+    preload(pages=False)  # before the first submission's code runs; the pages are the pool's to render
 
     try:
         rules = runner.rules(assignment)
