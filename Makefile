@@ -11,7 +11,7 @@ SUBMISSIONS ?=
 OUT ?= out/$(ASSIGNMENT)
 JOBS ?= 2
 
-.PHONY: venv demo test lint browser otter-autograder grade assign i18n bench bench-bulk bench-scale bench-stages bench-memory bench-compare autograder stats clean
+.PHONY: venv demo test lint browser otter-autograder grade assign i18n bench bench-bulk bench-scale bench-stages bench-timeline bench-memory bench-compare autograder stats clean
 
 venv: $(STAMP)
 
@@ -117,6 +117,11 @@ bench-scale: venv
 # against the floor: the student's cells plus the probes.
 bench-stages: venv
 	$(PY) -m tools.bench.stages $(ASSIGNMENTS)
+
+# When a class's grading does what (the workers' start, the parent's steps, the first and last submission,
+# the tail), from the command's start: what a class pays once, against its steady stretch.
+bench-timeline: venv
+	$(PY) -m tools.bench.timeline $(ASSIGNMENT) --n $(N) --jobs $(JOBS)
 
 # The statistical sweep of the init graders: the reference under 200 secrets, every wrong sample
 # under 50; prints observed false failures and misses (both must be 0). CI runs a small version.
