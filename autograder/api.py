@@ -245,6 +245,8 @@ def preload(summary: bool = False, pages: bool = True) -> None:
     import html  # noqa: F401
     import statistics  # noqa: F401
 
+    import psutil  # noqa: F401  (the sandbox's process lists without a cgroup: an ordinary user's)
+
     from .engine import results, runner, student  # noqa: F401
 
     if not pages:

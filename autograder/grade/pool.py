@@ -220,10 +220,10 @@ def run_pool(assignment: str, subs: list[Submitted], out: Path, jobs: int, limit
 
     for _ in range(min(jobs, len(subs))):
         start()
-    if prepare is not None:
-        prepare()
     attempts = 0
     try:
+        if prepare is not None:  # inside: should it fail, the workers started are ended below
+            prepare()
         while any(r is None for r in rows):
             if not workers:
                 attempts += 1
